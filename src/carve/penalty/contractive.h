@@ -1,0 +1,99 @@
+// The contractive penalty ||J_f(x)||_F^2 (Rifai et al., ICML 2011): per-example squared
+// Frobenius norm of the encoder's Jacobian, mean over the batch, differentiable with respect to
+// every live encoder parameter. Three independent methods that must agree:
+//
+//   analytic    closed form for Linear + elementwise layers: sum_j f'(a_j)^2 sum_i W_ji^2 for
+//               one layer, the explicit product diag(f') W ... diag(f') W for a stack;
+//   exact       autograd only (carve/penalty/jacobian.h): J is formed block by block and each
+//               block is differentiated by a true double backward right away, so memory stays
+//               under `chunk_bytes` whatever the size of J; works for any differentiable encoder;
+//   stochastic  Hutchinson's estimate E_v ||v^T J||^2 with `projections` draws of v (Gaussian
+//               or Rademacher, E[v v^T] = I), unbiased, with its standard error.
+//
+//   carve::ContractivePenalty penalty(carve::ContractiveOptions().method(
+//       carve::ContractiveMethod::analytic));
+//   auto pass = carve::EncoderPass::of(*ae, x, penalty.needs_input_grad());
+//   auto loss = ae->reconstruction_loss(x, pass.code()) + lambda * penalty(*ae, pass).value;
+//
+// An EncoderPass lets the penalty reuse the forward pass of the reconstruction: the analytic
+// method then costs one [B, H] x [H] product on top of a training step.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "carve/nn/encoder.h"
+#include "carve/penalty/jacobian.h"
+
+namespace carve {
+
+enum class ContractiveMethod { analytic, exact, stochastic };
+enum class Projection { gaussian, rademacher };
+
+ContractiveMethod parse_contractive_method(const std::string& name);
+std::string to_string(ContractiveMethod method);
+Projection parse_projection(const std::string& name);
+std::string to_string(Projection projection);
+
+struct ContractiveOptions {
+  TORCH_ARG(ContractiveMethod, method) = ContractiveMethod::analytic;
+  // stochastic: number of random projections v per example.
+  TORCH_ARG(int64_t, projections) = 1;
+  TORCH_ARG(Projection, projection) = Projection::gaussian;
+  // exact: forward or reverse mode and the memory cap of one block.
+  TORCH_ARG(JacobianMode, mode) = JacobianMode::automatic;
+  TORCH_ARG(int64_t, chunk_bytes) = int64_t(256) << 20;
+};
+
+// A batch and the outputs of every encoder layer computed from it.
+struct EncoderPass {
+  torch::Tensor input;
+  std::vector<torch::Tensor> outputs;
+
+  const torch::Tensor& code() const { return outputs.back(); }
+  // Runs the encoder; with input_grad the input is a fresh leaf that requires grad (what the
+  // stochastic method differentiates against).
+  static EncoderPass of(Encoder& encoder, const torch::Tensor& x, bool input_grad = false);
+};
+
+struct PenaltyValue {
+  torch::Tensor value;  // scalar
+  // Standard error of the stochastic estimate over projections (NaN with one projection and for
+  // the deterministic methods).
+  double standard_error = std::numeric_limits<double>::quiet_NaN();
+};
+
+class ContractivePenalty {
+ public:
+  explicit ContractivePenalty(ContractiveOptions options = {});
+
+  PenaltyValue operator()(Encoder& encoder, const torch::Tensor& x) const;
+  PenaltyValue operator()(Encoder& encoder, const EncoderPass& pass) const;
+
+  // Whether a shared EncoderPass should be made with input_grad (the stochastic method).
+  bool needs_input_grad() const { return options_.method() == ContractiveMethod::stochastic; }
+  const ContractiveOptions& options() const { return options_; }
+
+ private:
+  PenaltyValue exact(Encoder& encoder, const torch::Tensor& x) const;
+  PenaltyValue stochastic_on_fresh_pass(Encoder& encoder, const torch::Tensor& x) const;
+
+  ContractiveOptions options_;
+};
+
+// The three methods as free functions.
+torch::Tensor contractive_analytic(const std::vector<AffineLayer>& layers,
+                                   const std::vector<torch::Tensor>& outputs);
+torch::Tensor contractive_exact(Encoder& encoder, const torch::Tensor& x,
+                                const ExactJacobianOptions& options = {});
+PenaltyValue contractive_stochastic(const EncoderPass& pass, int64_t projections,
+                                    Projection projection);
+
+// Random projection vectors with E[v v^T] = I, from torch's global generator.
+torch::Tensor random_projection(Projection projection, at::IntArrayRef sizes,
+                                const torch::TensorOptions& options);
+
+}  // namespace carve

@@ -1,0 +1,148 @@
+#include "carve/penalty/jacobian.h"
+
+#include <fmt/format.h>
+
+#include "carve/error.h"
+
+namespace carve {
+
+JacobianMode parse_jacobian_mode(const std::string& name) {
+  if (name == "auto") return JacobianMode::automatic;
+  if (name == "forward") return JacobianMode::forward;
+  if (name == "reverse") return JacobianMode::reverse;
+  throw UsageError(fmt::format("unknown Jacobian mode '{}' (known: auto, forward, reverse)", name));
+}
+
+std::string to_string(JacobianMode mode) {
+  switch (mode) {
+    case JacobianMode::automatic: return "auto";
+    case JacobianMode::forward: return "forward";
+    case JacobianMode::reverse: return "reverse";
+  }
+  return "?";
+}
+
+torch::Tensor analytic_jacobian(const std::vector<AffineLayer>& layers,
+                                const std::vector<torch::Tensor>& outputs) {
+  TORCH_CHECK(!layers.empty() && layers.size() == outputs.size(),
+              "analytic_jacobian: need one output per layer, got ", outputs.size(), " for ",
+              layers.size(), " layers");
+  torch::Tensor jac;  // [B, h_l, in]
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const auto d = derivative_from_output(layers[l].activation, outputs[l]).unsqueeze(-1);
+    // W_l @ J_{l-1} broadcasts [h_l, h_{l-1}] over the batch of [h_{l-1}, in].
+    jac = l == 0 ? d * layers[l].weight.unsqueeze(0) : d * torch::matmul(layers[l].weight, jac);
+  }
+  return jac;
+}
+
+JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options, int64_t inputs,
+                                   int64_t outputs) {
+  if (options.mode() != JacobianMode::automatic) return options.mode();
+  if (options.create_graph() && !options.third_order_verified()) return JacobianMode::reverse;
+  // Cost in B-row passes of the encoder, forming J and differentiating it once. Reverse mode
+  // replicates the batch per output unit: forward, VJP and three products in the double
+  // backward. Forward mode shares one forward pass: per input unit one JVP and one product in
+  // the double backward.
+  return 2 * inputs <= 5 * outputs ? JacobianMode::forward : JacobianMode::reverse;
+}
+
+namespace {
+
+// Directions per block so that one block's graph stays under the cap.
+int64_t directions_per_block(int64_t cap, int64_t bytes_per_direction, int64_t directions) {
+  return std::clamp<int64_t>(cap / std::max<int64_t>(bytes_per_direction, 1), 1, directions);
+}
+
+// Reverse mode: k copies of the batch, copy i carrying output unit first + i; one batched VJP
+// with one-hot cotangents gives k rows of every example's J.
+void reverse_blocks(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                    const ExactJacobianOptions& options,
+                    const std::function<void(const JacobianBlock&)>& visit) {
+  const int64_t batch = x.size(0), inputs = x.size(1);
+  // The replicated graph keeps a few [B, inputs] and [B, outputs] tensors per copy.
+  const int64_t per_block = directions_per_block(
+      options.chunk_bytes(), 4 * batch * (inputs + outputs) * x.element_size(), outputs);
+  for (int64_t first = 0; first < outputs; first += per_block) {
+    const int64_t k = std::min(per_block, outputs - first);
+    auto xr = x.unsqueeze(0).expand({k, batch, inputs}).reshape({k * batch, inputs});
+    xr.requires_grad_(true);
+    const auto hr = encode(xr);
+    TORCH_CHECK(hr.dim() == 2 && hr.size(0) == k * batch && hr.size(1) == outputs,
+                "exact Jacobian: encoder returned ", hr.sizes(), ", expected [", k * batch, ", ",
+                outputs, "]");
+    const auto one_hot = torch::eye(outputs, x.options())
+                             .slice(0, first, first + k)
+                             .unsqueeze(1)
+                             .expand({k, batch, outputs})
+                             .reshape({k * batch, outputs});
+    // The double backward runs through hr's graph, so it must outlive this call.
+    const auto rows = torch::autograd::grad({hr}, {xr}, {one_hot},
+                                            /*retain_graph=*/options.create_graph(),
+                                            /*create_graph=*/options.create_graph())[0];
+    visit(JacobianBlock{rows.view({k, batch, inputs}), first, JacobianMode::reverse, false});
+  }
+}
+
+// Forward mode through the double-VJP trick on one shared forward pass: g(u) = J^T u is linear
+// in u, so the VJP of g against e_i (with respect to u) is the JVP J e_i, for every example
+// at once. Each JVP costs one B-row product; the forward pass and f'(a) are shared by all.
+void forward_blocks(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                    const ExactJacobianOptions& options,
+                    const std::function<void(const JacobianBlock&)>& visit) {
+  const int64_t batch = x.size(0), inputs = x.size(1);
+  auto leaf = x.clone().requires_grad_(true);
+  const auto h = encode(leaf);
+  TORCH_CHECK(h.dim() == 2 && h.size(0) == batch && h.size(1) == outputs,
+              "exact Jacobian: encoder returned ", h.sizes(), ", expected [", batch, ", ",
+              outputs, "]");
+  auto u = torch::zeros({batch, outputs}, x.options()).requires_grad_(true);
+  const auto g = torch::autograd::grad({h}, {leaf}, {u}, /*retain_graph=*/true,
+                                       /*create_graph=*/true)[0];
+  // Each column's graph keeps its [B, outputs] result and the product's saved input.
+  const int64_t per_block = directions_per_block(
+      options.chunk_bytes(), 3 * batch * outputs * x.element_size(), inputs);
+  const auto eye = torch::eye(inputs, x.options());
+  for (int64_t first = 0; first < inputs; first += per_block) {
+    const int64_t k = std::min(per_block, inputs - first);
+    std::vector<torch::Tensor> columns;
+    columns.reserve(k);
+    for (int64_t i = first; i < first + k; ++i) {
+      const auto direction = eye[i].expand({batch, inputs});
+      // g's graph serves every direction and, with create_graph, every block's backward.
+      columns.push_back(torch::autograd::grad({g}, {u}, {direction}, /*retain_graph=*/true,
+                                              /*create_graph=*/options.create_graph())[0]);
+    }
+    visit(JacobianBlock{torch::stack(columns), first, JacobianMode::forward, true});
+  }
+}
+
+}  // namespace
+
+void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options,
+                             const std::function<void(const JacobianBlock&)>& visit) {
+  TORCH_CHECK(x.dim() == 2, "exact Jacobian: expected a batch [B, inputs], got ", x.sizes());
+  torch::AutoGradMode enable_grad(true);  // J is formed by autograd even under NoGradGuard.
+  const auto base = x.detach();
+  if (resolve_jacobian_mode(options, x.size(1), outputs) == JacobianMode::reverse) {
+    reverse_blocks(encode, base, outputs, options, visit);
+  } else {
+    forward_blocks(encode, base, outputs, options, visit);
+  }
+}
+
+torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options) {
+  std::vector<torch::Tensor> blocks;
+  JacobianMode mode = JacobianMode::reverse;
+  for_each_jacobian_block(encode, x, outputs, options, [&](const JacobianBlock& b) {
+    blocks.push_back(b.block);
+    mode = b.mode;
+  });
+  const auto stacked = torch::cat(blocks, 0);
+  // reverse: [out, B, in] -> [B, out, in]; forward: [in, B, out] -> [B, out, in].
+  return mode == JacobianMode::reverse ? stacked.permute({1, 0, 2}) : stacked.permute({1, 2, 0});
+}
+
+}  // namespace carve

@@ -1,0 +1,79 @@
+// Per-example Jacobians J_f(x) of an encoder, formed two independent ways.
+//
+//   analytic_jacobian: the explicit product diag(f'_L) W_L ... diag(f'_1) W_1 of a chain of
+//     Linear + elementwise layers; no autograd is used to form it.
+//   exact_jacobian: autograd only, for any differentiable x -> code function, `chunk_bytes` of
+//     graph at a time so memory stays bounded. Two modes:
+//     reverse  batched vector-Jacobian products: k copies of the batch, one-hot cotangents,
+//              one autograd call per block of k output units;
+//     forward  Jacobian-vector products through the double-VJP trick on one shared forward
+//              pass (g(u) = J^T u is linear in u, so d<g(u), e_i>/du = J e_i), one autograd
+//              call per input unit, each a single B-row product.
+//     Forming and differentiating J costs ~5 B-row passes per output unit in reverse mode and
+//     ~2 per input unit in forward mode; `automatic` picks the cheaper for the shape.
+//
+//   auto J  = carve::analytic_jacobian(ae->affine_layers(), ae->encode_layers(x));  // [B, H, D]
+//   auto J2 = carve::exact_jacobian([&](const torch::Tensor& v) { return ae->encode(v); }, x,
+//                                   ae->code_size());
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "carve/nn/encoder.h"
+
+namespace carve {
+
+using EncodeFn = std::function<torch::Tensor(const torch::Tensor&)>;
+
+enum class JacobianMode { automatic, forward, reverse };
+
+JacobianMode parse_jacobian_mode(const std::string& name);
+std::string to_string(JacobianMode mode);
+
+struct ExactJacobianOptions {
+  TORCH_ARG(JacobianMode, mode) = JacobianMode::automatic;
+  // Upper bound on the working memory of one block of replicas (the cap of the exact method).
+  TORCH_ARG(int64_t, chunk_bytes) = int64_t(256) << 20;
+  // Keep the graph so that functions of J can be differentiated (a true double backward).
+  TORCH_ARG(bool, create_graph) = true;
+  // Differentiating a forward-mode J takes third derivatives of the encoder's ops, and PyTorch
+  // does not get every op's right: through LayerNorm, 1.13 returns gradients 70% off without an
+  // error (tests/penalty/contractive_test.cpp). Set this only for encoders whose third
+  // derivatives are verified (carve's Linear + elementwise chains are, against the closed form);
+  // otherwise `automatic` differentiates J in reverse mode, which needs second derivatives only.
+  TORCH_ARG(bool, third_order_verified) = false;
+};
+
+// [B, out, in] from the layers and their outputs for a batch (outputs[l] = h_l).
+torch::Tensor analytic_jacobian(const std::vector<AffineLayer>& layers,
+                                const std::vector<torch::Tensor>& outputs);
+
+// The mode that `automatic` resolves to for an encoder of that shape: forward when it needs
+// fewer passes, unless J is to be differentiated and the encoder is not third_order_verified.
+JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options, int64_t inputs,
+                                   int64_t outputs);
+
+// One block of J: reverse mode gives rows, block[i] = J[:, first + i, :] ([k, B, in]);
+// forward mode gives columns, block[i] = J[:, :, first + i] ([k, B, out]).
+struct JacobianBlock {
+  torch::Tensor block;
+  int64_t first;
+  JacobianMode mode;
+  // The blocks share one forward graph: differentiate a block with retain_graph=true.
+  bool shared_graph;
+};
+
+// Visits J block by block (the memory-capped building block of the exact penalty).
+void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options,
+                             const std::function<void(const JacobianBlock&)>& visit);
+
+// [B, out, in], assembled from the blocks.
+torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options = {});
+
+}  // namespace carve

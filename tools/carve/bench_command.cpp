@@ -1,0 +1,212 @@
+// carve bench penalty: the contractive penalty's cost at the paper's size, beside an AE training
+// step and beside a Python peer (tools/bench/penalty_peer.py) run in the same invocation, as
+// ratios. A benchmark, not a test: the machine is shared and noisy, so only ratios of
+// measurements taken side by side mean anything.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "carve/error.h"
+#include "carve/penalty/contractive.h"
+#include "commands.h"
+#include "models/autoencoder.h"
+
+namespace carve::cli {
+namespace {
+
+struct BenchArgs {
+  int64_t inputs = 784, hidden = 1000, batch = 100, repeats = 20, exact_repeats = 3;
+  std::string python = "/usr/bin/python3";
+  std::string peer = std::string(CARVE_SOURCE_DIR) + "/tools/bench/penalty_peer.py";
+  bool no_python = false;
+  std::string format = "table";
+};
+
+template <typename F>
+double median_ms(F&& fn, int64_t repeats) {
+  fn();  // warm-up
+  std::vector<double> times;
+  for (int64_t r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// Peak resident memory (VmHWM) of this process, in MiB; `reset` first asks the kernel to restart
+// the peak from the current size (/proc/self/clear_refs, Linux >= 4.0). Returns -1 if unknown.
+double peak_mib(bool reset) {
+  if (reset) {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    if (!clear.flush()) return -1;
+  }
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+nlohmann::json run_peer(const BenchArgs& a) {
+  const std::string command = fmt::format(
+      "'{}' '{}' --inputs {} --hidden {} --batch {} --repeats {} --exact-repeats {} --threads {}",
+      a.python, a.peer, a.inputs, a.hidden, a.batch, a.repeats, a.exact_repeats,
+      torch::get_num_threads());
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot start the Python peer: " + command);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  if (status != 0) {
+    throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
+  }
+  return nlohmann::json::parse(out);
+}
+
+int bench_penalty(const BenchArgs& a) {
+  for (auto [name, v] : {std::pair{"inputs", a.inputs}, {"hidden", a.hidden}, {"batch", a.batch},
+                         {"repeats", a.repeats}, {"exact-repeats", a.exact_repeats}}) {
+    if (v <= 0) throw UsageError(fmt::format("--{} must be a positive integer, got {}", name, v));
+  }
+  torch::manual_seed(0);
+  AutoEncoder ae(AutoEncoderOptions(a.inputs, a.hidden));
+  const auto x = torch::rand({a.batch, a.inputs});
+  torch::optim::SGD opt(ae->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  const double lambda = 0.1;
+
+  const auto params = ae->parameters();
+  const auto step_with = [&](const ContractivePenalty* penalty) {
+    opt.zero_grad();
+    const auto pass =
+        EncoderPass::of(*ae, x, penalty != nullptr && penalty->needs_input_grad());
+    auto loss = ae->reconstruction_loss(x, pass.code());
+    if (penalty) loss = loss + lambda * (*penalty)(*ae, pass).value;
+    // Only the parameters: the stochastic pass's input requires grad, but its gradient is unused.
+    loss.backward({}, c10::nullopt, false, params);
+    opt.step();
+  };
+  const ContractivePenalty analytic(ContractiveOptions().method(ContractiveMethod::analytic));
+  const ContractivePenalty stochastic(
+      ContractiveOptions().method(ContractiveMethod::stochastic).projections(1));
+  const ContractivePenalty exact(ContractiveOptions().method(ContractiveMethod::exact));
+
+  nlohmann::json r;
+  r["config"] = {{"inputs", a.inputs}, {"hidden", a.hidden}, {"batch", a.batch},
+                 {"dtype", "float32"}, {"activation", "sigmoid"}, {"tied", true},
+                 {"threads", torch::get_num_threads()}, {"repeats", a.repeats},
+                 {"exact_repeats", a.exact_repeats},
+                 {"exact_mode", to_string(resolve_jacobian_mode(
+                     ExactJacobianOptions().third_order_verified(true), a.inputs, a.hidden))}};
+  // Interleave the cheap measurements twice so that drift on a shared machine hits all alike.
+  double ae_ms = 1e300, an_ms = 1e300, st_ms = 1e300;
+  for (int round = 0; round < 2; ++round) {
+    ae_ms = std::min(ae_ms, median_ms([&] { step_with(nullptr); }, a.repeats));
+    an_ms = std::min(an_ms, median_ms([&] { step_with(&analytic); }, a.repeats));
+    st_ms = std::min(st_ms, median_ms([&] { step_with(&stochastic); }, a.repeats));
+  }
+  const auto encoder_params = ae->encoder_parameters();
+  const auto exact_once = [&] {
+    torch::autograd::grad({exact(*ae, x).value}, encoder_params);
+  };
+  const double peak_before = peak_mib(true);
+  exact_once();
+  const double exact_peak = peak_mib(false);
+  const double exact_ms = median_ms(exact_once, a.exact_repeats);
+
+  r["carve"] = {{"ae_step_ms", ae_ms},
+                {"ae_analytic_step_ms", an_ms},
+                {"ae_stochastic1_step_ms", st_ms},
+                {"exact_ms", exact_ms},
+                {"exact_peak_mib", exact_peak},
+                {"peak_reset", peak_before >= 0}};
+  if (!a.no_python) r["python"] = run_peer(a);
+
+  nlohmann::json ratios;
+  ratios["analytic_overhead"] = an_ms / ae_ms - 1;
+  ratios["stochastic1_over_ae"] = st_ms / ae_ms;
+  ratios["exact_over_ae"] = exact_ms / ae_ms;
+  if (r.contains("python")) {
+    const auto& py = r["python"];
+    ratios["ae_step_python_over_carve"] = py["ae_step_ms"].get<double>() / ae_ms;
+    ratios["ae_analytic_python_over_carve"] = py["ae_analytic_step_ms"].get<double>() / an_ms;
+    ratios["functorch_over_exact"] = py["exact_functorch_ms"].get<double>() / exact_ms;
+  }
+  r["ratios"] = ratios;
+
+  if (a.format == "json") {
+    std::cout << r.dump(2) << "\n";
+    return 0;
+  }
+  const auto verdict = [](bool ok) { return ok ? "met" : "MISSED"; };
+  std::cout << fmt::format(
+      "carve bench penalty: sigmoid {} -> {}, tied, batch {}, float32, {} threads, exact in {} mode\n\n",
+      a.inputs, a.hidden, a.batch, torch::get_num_threads(), r["config"]["exact_mode"].get<std::string>());
+  std::cout << fmt::format("{:<44} {:>12} {:>12}\n", "measurement (median ms)", "carve", "python");
+  const auto py = [&](const char* key) {
+    return r.contains("python") ? fmt::format("{:.2f}", r["python"][key].get<double>()) : std::string("-");
+  };
+  std::cout << fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step (SGD, cross-entropy)", ae_ms, py("ae_step_ms"));
+  std::cout << fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step + analytic penalty", an_ms, py("ae_analytic_step_ms"));
+  std::cout << fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step + stochastic penalty (k=1)", st_ms, "-");
+  std::cout << fmt::format("{:<44} {:>12.1f} {:>12}\n", "exact penalty fwd+bwd (py: functorch vmap(jacrev))", exact_ms,
+                           r.contains("python") ? fmt::format("{:.1f}", r["python"]["exact_functorch_ms"].get<double>()) : "-");
+  std::cout << fmt::format("{:<44} {:>12.0f} {:>12}\n", "exact peak resident memory (MiB)", exact_peak,
+                           r.contains("python") ? fmt::format("{:.0f}", r["python"]["exact_peak_mib"].get<double>()) : "-");
+  std::cout << "\nratio                                           measured   goal\n";
+  std::cout << fmt::format("analytic penalty overhead on an AE step       {:>9.1f}%   <= 5%     {}\n",
+                           100 * ratios["analytic_overhead"].get<double>(),
+                           verdict(ratios["analytic_overhead"].get<double>() <= 0.05));
+  std::cout << fmt::format("AE+stochastic(k=1) step / AE step             {:>9.2f}x   <= 1.5x   {}\n",
+                           st_ms / ae_ms, verdict(st_ms / ae_ms <= 1.5));
+  std::cout << fmt::format("exact penalty / AE step                       {:>9.1f}x\n", exact_ms / ae_ms);
+  if (r.contains("python")) {
+    const double f = ratios["functorch_over_exact"].get<double>();
+    std::cout << fmt::format("functorch vmap(jacrev) / carve exact          {:>9.2f}x   >= 1.5x   {}\n", f,
+                             verdict(f >= 1.5));
+    std::cout << fmt::format("python AE step / carve AE step                {:>9.2f}x\n",
+                             ratios["ae_step_python_over_carve"].get<double>());
+    std::cout << fmt::format("python AE+analytic / carve AE+analytic        {:>9.2f}x\n",
+                             ratios["ae_analytic_python_over_carve"].get<double>());
+  }
+  std::cout << fmt::format("exact peak memory                             {:>8.0f} MiB  < 2048  {}\n",
+                           exact_peak, verdict(exact_peak >= 0 && exact_peak < 2048));
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_commands(CLI::App& app, Action& action) {
+  auto* bench = app.add_subcommand("bench", "benchmarks that print ratios measured side by side");
+  bench->require_subcommand(1);
+  auto* penalty = bench->add_subcommand(
+      "penalty", "contractive penalty cost beside an AE step and beside PyTorch/functorch");
+  auto a = std::make_shared<BenchArgs>();
+  penalty->add_option("--inputs", a->inputs, "input units")->capture_default_str();
+  penalty->add_option("--hidden", a->hidden, "hidden units")->capture_default_str();
+  penalty->add_option("--batch", a->batch, "examples per batch")->capture_default_str();
+  penalty->add_option("--repeats", a->repeats, "timed repetitions of each step")->capture_default_str();
+  penalty->add_option("--exact-repeats", a->exact_repeats, "timed repetitions of the exact penalty")
+      ->capture_default_str();
+  penalty->add_option("--python", a->python, "python with torch for the peer")->capture_default_str();
+  penalty->add_option("--peer", a->peer, "the peer script")->capture_default_str();
+  penalty->add_flag("--no-python", a->no_python, "skip the Python peer");
+  penalty->add_option("--format", a->format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  penalty->callback([&action, a] { action = [a] { return bench_penalty(*a); }; });
+}
+
+}  // namespace carve::cli
