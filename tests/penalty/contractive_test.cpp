@@ -188,7 +188,7 @@ TEST(ContractivePenalty, SharedPassGivesTheSameValue) {
     torch::manual_seed(1);
     const double own = penalty(*m.encoder, x).value.item<double>();
     torch::manual_seed(1);
-    const auto pass = EncoderPass::of(*m.encoder, x, penalty.needs_input_grad());
+    const auto pass = penalty.make_pass(*m.encoder, x);
     EXPECT_NEAR(penalty(*m.encoder, pass).value.item<double>(), own, 1e-14) << to_string(method);
   }
 }

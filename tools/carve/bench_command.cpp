@@ -90,8 +90,7 @@ int bench_penalty(const BenchArgs& a) {
   const auto params = ae->parameters();
   const auto step_with = [&](const ContractivePenalty* penalty) {
     opt.zero_grad();
-    const auto pass =
-        EncoderPass::of(*ae, x, penalty != nullptr && penalty->needs_input_grad());
+    const auto pass = penalty ? penalty->make_pass(*ae, x) : EncoderPass::of(*ae, x);
     auto loss = ae->reconstruction_loss(x, pass.code());
     if (penalty) loss = loss + lambda * (*penalty)(*ae, pass).value;
     // Only the parameters: the stochastic pass's input requires grad, but its gradient is unused.

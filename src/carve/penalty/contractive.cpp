@@ -195,12 +195,17 @@ ContractivePenalty::ContractivePenalty(ContractiveOptions options) : options_(op
   }
 }
 
+EncoderPass ContractivePenalty::make_pass(Encoder& encoder, const torch::Tensor& x) const {
+  return EncoderPass::of(encoder, x,
+                         /*input_grad=*/options_.method() == ContractiveMethod::stochastic);
+}
+
 PenaltyValue ContractivePenalty::stochastic_on_fresh_pass(Encoder& encoder,
                                                          const torch::Tensor& x) const {
   EncoderPass pass;
   {
     torch::AutoGradMode enable_grad(true);
-    pass = EncoderPass::of(encoder, x, /*input_grad=*/true);
+    pass = make_pass(encoder, x);
   }
   return contractive_stochastic(pass, options_.projections(), options_.projection());
 }

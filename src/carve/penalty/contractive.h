@@ -12,11 +12,14 @@
 //
 //   carve::ContractivePenalty penalty(carve::ContractiveOptions().method(
 //       carve::ContractiveMethod::analytic));
-//   auto pass = carve::EncoderPass::of(*ae, x, penalty.needs_input_grad());
+//   auto pass = penalty.make_pass(*ae, x);      // the forward pass, shared
 //   auto loss = ae->reconstruction_loss(x, pass.code()) + lambda * penalty(*ae, pass).value;
+//   loss.backward({}, c10::nullopt, false, ae->parameters());
 //
 // An EncoderPass lets the penalty reuse the forward pass of the reconstruction: the analytic
-// method then costs one [B, H] x [H] product on top of a training step.
+// method then costs one [B, H] x [H] product on top of a training step. A step that shares a
+// pass should back-propagate to the parameters only (Tensor::backward's `inputs`): the
+// stochastic method's pass has an input that requires grad, whose gradient is never needed.
 #pragma once
 
 #include <torch/torch.h>
@@ -73,8 +76,8 @@ class ContractivePenalty {
   PenaltyValue operator()(Encoder& encoder, const torch::Tensor& x) const;
   PenaltyValue operator()(Encoder& encoder, const EncoderPass& pass) const;
 
-  // Whether a shared EncoderPass should be made with input_grad (the stochastic method).
-  bool needs_input_grad() const { return options_.method() == ContractiveMethod::stochastic; }
+  // The encoder's forward pass on x in the form this penalty can reuse.
+  EncoderPass make_pass(Encoder& encoder, const torch::Tensor& x) const;
   const ContractiveOptions& options() const { return options_; }
 
  private:
