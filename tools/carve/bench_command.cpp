@@ -189,7 +189,6 @@ int bench_penalty(const BenchArgs& a) {
 
 void add_bench_commands(CLI::App& app, Action& action) {
   auto* bench = app.add_subcommand("bench", "benchmarks that print ratios measured side by side");
-  bench->require_subcommand(1);
   auto* penalty = bench->add_subcommand(
       "penalty", "contractive penalty cost beside an AE step and beside PyTorch/functorch");
   auto a = std::make_shared<BenchArgs>();

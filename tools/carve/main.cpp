@@ -28,7 +28,13 @@ int main(int argc, char** argv) {
   // unless told otherwise (--threads, or OMP_NUM_THREADS in the environment).
   int threads = 0;
   app.add_option("--threads", threads, "intra-op threads (default: all cores, or OMP_NUM_THREADS)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return value.find_first_not_of("0123456789") == std::string::npos
+                       ? std::string()
+                       : "must be a non-negative integer, got '" + value + "'";
+          },
+          "INT>=0"));
   app.parse_complete_callback([&threads] {
     if (threads > 0) {
       torch::set_num_threads(threads);
@@ -48,8 +54,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "carve: %s\n", e.what());
     return 2;
   }
+  if (!action) {
+    // A command group (`carve penalty`) without its subcommand.
+    for (const auto* sub : app.get_subcommands()) {
+      std::string names;
+      for (const auto* leaf : sub->get_subcommands({})) names += (names.empty() ? "" : ", ") + leaf->get_name();
+      std::fprintf(stderr, "carve: %s: a subcommand is required (one of: %s)\n",
+                   sub->get_name().c_str(), names.c_str());
+    }
+    return 2;
+  }
   try {
-    return action ? action() : 0;
+    return action();
   } catch (const carve::UsageError& e) {
     std::fprintf(stderr, "carve: %s\n", e.what());
     return 2;

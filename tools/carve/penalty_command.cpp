@@ -13,7 +13,6 @@ namespace carve::cli {
 
 void add_penalty_commands(CLI::App& app, Action& action) {
   auto* penalty = app.add_subcommand("penalty", "contractive penalty tools");
-  penalty->require_subcommand(1);
   auto* compare = penalty->add_subcommand(
       "compare", "evaluate the analytic, exact and stochastic contractive penalties side by side");
 

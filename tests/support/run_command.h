@@ -1,0 +1,51 @@
+// Runs the `carve` executable built beside the tests and captures its exit code and output.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace carve::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// `args` is appended to the executable's path as shell words (quote them yourself).
+inline CommandResult run_carve(const std::string& args) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / ("carve_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto out = dir / "stdout", err = dir / "stderr";
+  const std::string command = std::string("'") + CARVE_EXE + "' " + args + " > '" + out.string() +
+                              "' 2> '" + err.string() + "' < /dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = slurp(out);
+  result.err = slurp(err);
+  fs::remove_all(dir);
+  return result;
+}
+
+inline size_t count_lines(const std::string& text) {
+  size_t n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+}  // namespace carve::testing
