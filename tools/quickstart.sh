@@ -5,4 +5,4 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CARVE_BUILD_DIR:-$root/build}
 "$root/tools/setup.sh"
-"$build/carve" penalty compare --inputs 784 --hidden 1000 --batch 100 --dtype float64 --repeats 1 "$@"
+"$build/carve" penalty compare --inputs 784 --hidden 1000 --batch 100 --dtype float64 --projections 64 --repeats 1 "$@"
