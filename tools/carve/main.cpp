@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
 
   carve::cli::Action action;
   carve::cli::add_penalty_commands(app, action);
+  carve::cli::add_data_commands(app, action);
   carve::cli::add_bench_commands(app, action);
 
   try {

@@ -1,0 +1,120 @@
+#include "carve/data/catalog.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "carve/data/amat.h"
+#include "carve/data/cifar.h"
+#include "carve/data/idx.h"
+#include "carve/data/variations.h"
+#include "carve/error.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kFashionSystemDir = "/usr/share/datasets/fashion-mnist";
+
+// `name` or `name.gz`, whichever exists (the plain name if neither does, for the error).
+std::string plain_or_gz(const fs::path& dir, const std::string& name) {
+  if (fs::exists(dir / name)) return (dir / name).string();
+  if (fs::exists(dir / (name + ".gz"))) return (dir / (name + ".gz")).string();
+  return (dir / name).string();
+}
+
+std::pair<std::string, std::string> split_pair(const std::string& s) {
+  const auto comma = s.find(',');
+  if (comma == std::string::npos) return {s, ""};
+  return {s.substr(0, comma), s.substr(comma + 1)};
+}
+
+DatasetSource load_idx_source(const std::string& name, const std::string& images, std::string labels) {
+  if (labels.empty()) labels = idx_labels_path_for(images);
+  if (labels.empty()) {
+    throw DataError(fmt::format("{}: cannot tell the labels file from the name; use idx:IMAGES,LABELS", images));
+  }
+  return {name, load_idx(images, labels), {}};
+}
+
+bool looks_like_idx(const std::string& path) {
+  return path.find("idx") != std::string::npos || path.find("ubyte") != std::string::npos;
+}
+
+}  // namespace
+
+std::string data_directory(const std::string& override_dir) {
+  if (!override_dir.empty()) return override_dir;
+  if (const char* env = std::getenv("CARVE_DATA_DIR"); env && *env) return env;
+  return (fs::path(CARVE_SOURCE_DIR) / "data").string();
+}
+
+DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
+                                       uint64_t seed, const VariationSizes& sizes,
+                                       const std::string& data_dir) {
+  DatasetSource digits;
+  if (name.rfind("mnist-", 0) == 0) digits = load_dataset("mnist", data_dir);
+  auto source = generate_variation(name, seed, sizes, &digits.train);
+  fs::create_directories(out_dir);
+  write_amat((fs::path(out_dir) / (name + "_train.amat")).string(), source.train);
+  write_amat((fs::path(out_dir) / (name + "_test.amat")).string(), source.test);
+  return source;
+}
+
+DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg) {
+  const std::string data_dir = data_directory(data_dir_arg);
+  const fs::path data(data_dir);
+  if (spec == "mnist") {
+    const auto dir = data / "mnist";
+    if (!fs::exists(dir / "images-idx3-ubyte")) {
+      throw DataError(fmt::format(
+          "{}: no such file: the MNIST digits are fetched and converted by tools/setup.sh "
+          "(or set CARVE_DATA_DIR)", (dir / "images-idx3-ubyte").string()));
+    }
+    return {"mnist", load_idx((dir / "images-idx3-ubyte").string(), (dir / "labels-idx1-ubyte").string()), {}};
+  }
+  if (spec == "fashion-mnist") {
+    const fs::path dir = fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
+    return {"fashion-mnist",
+            load_idx(plain_or_gz(dir, "train-images-idx3-ubyte"), plain_or_gz(dir, "train-labels-idx1-ubyte")),
+            load_idx(plain_or_gz(dir, "t10k-images-idx3-ubyte"), plain_or_gz(dir, "t10k-labels-idx1-ubyte"))};
+  }
+  if (spec == "cifar10-bw" || spec == "cifar10") {
+    return load_cifar10((data / "cifar-10-batches-bin").string(), spec == "cifar10-bw");
+  }
+  if (spec.rfind("cifar10-bw:", 0) == 0) return load_cifar10(spec.substr(11), true);
+  if (spec.rfind("cifar10:", 0) == 0) return load_cifar10(spec.substr(8), false);
+  if (is_variation(spec)) {
+    const auto dir = data / "variations";
+    const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
+    if (!fs::exists(train) || !fs::exists(test)) {
+      std::fprintf(stderr, "carve: generating %s into %s (seed 0, once)\n", spec.c_str(), dir.c_str());
+      generate_variation_files(spec, dir.string(), 0, default_variation_sizes(spec), data_dir);
+    }
+    return {spec, load_amat(train.string()), load_amat(test.string())};
+  }
+  if (spec.rfind("idx:", 0) == 0) {
+    const auto [images, labels] = split_pair(spec.substr(4));
+    return load_idx_source(spec, images, labels);
+  }
+  if (spec.rfind("amat:", 0) == 0) {
+    const auto [train, test] = split_pair(spec.substr(5));
+    return {spec, load_amat(train), test.empty() ? Dataset{} : load_amat(test)};
+  }
+  // A bare path.
+  if (fs::is_directory(spec) && fs::exists(fs::path(spec) / "data_batch_1.bin")) return load_cifar10(spec, false);
+  if (spec.size() > 5 && spec.substr(spec.size() - 5) == ".amat") return {spec, load_amat(spec), {}};
+  if (fs::exists(spec) && looks_like_idx(spec)) return load_idx_source(spec, spec, "");
+  if (fs::exists(spec)) {
+    throw DataError(fmt::format("{}: cannot tell the format; write amat:PATH, idx:IMAGES[,LABELS] or cifar10:DIR", spec));
+  }
+  throw DataError(fmt::format(
+      "unknown dataset '{}' (known: mnist, fashion-mnist, cifar10-bw, cifar10, rectangles, convex, "
+      "mnist-rot, mnist-back-rand, idx:PATH, amat:PATH, cifar10:DIR, or an existing path)", spec));
+}
+
+}  // namespace carve

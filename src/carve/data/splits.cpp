@@ -1,0 +1,96 @@
+#include "carve/data/splits.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include "carve/error.h"
+
+namespace carve {
+
+namespace {
+
+// Unbiased integer in [0, bound) (rejection sampling), identical on every platform.
+uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
+  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
+  uint64_t r;
+  do r = rng(); while (r >= limit);
+  return r % bound;
+}
+
+void fisher_yates(std::vector<int64_t>& v, std::mt19937_64& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[bounded(rng, i)]);
+}
+
+torch::Tensor to_index(const std::vector<int64_t>& v, size_t from, size_t to) {
+  std::vector<int64_t> part(v.begin() + from, v.begin() + to);
+  return torch::from_blob(part.data(), {static_cast<int64_t>(part.size())}, torch::kInt64).clone();
+}
+
+}  // namespace
+
+std::vector<int64_t> split_order(const torch::Tensor& labels, uint64_t seed, bool shuffle,
+                                 bool stratify) {
+  const int64_t n = labels.size(0);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  if (shuffle) fisher_yates(order, rng);
+  if (!stratify) return order;
+  // Example k of a class with n_c members gets the key (k + 1/2) / n_c: sorting by key deals the
+  // classes out in proportion, so any prefix or suffix of length m holds ~m n_c / n of class c.
+  const auto lab = labels.to(torch::kInt64).contiguous();
+  const int64_t* l = lab.data_ptr<int64_t>();
+  std::map<int64_t, int64_t> count, seen;
+  for (int64_t i : order) ++count[l[i]];
+  std::vector<std::pair<double, int64_t>> keyed;
+  keyed.reserve(n);
+  for (int64_t i : order) {
+    const int64_t c = l[i];
+    keyed.emplace_back((static_cast<double>(seen[c]++) + 0.5) / static_cast<double>(count[c]), i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [&](const auto& a, const auto& b) {
+                     return a.first < b.first || (a.first == b.first && l[a.second] < l[b.second]);
+                   });
+  for (int64_t k = 0; k < n; ++k) order[k] = keyed[k].second;
+  return order;
+}
+
+Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
+  for (auto [name, v] : {std::pair{"train", o.train}, {"valid", o.valid}, {"test", o.test}}) {
+    if (v < 0) throw UsageError(fmt::format("split size '{}' must be >= 0, got {}", name, v));
+  }
+  const bool has_test = source.test.size() > 0;
+  const int64_t pool = source.train.size();
+  const int64_t carved = o.valid + (has_test ? 0 : o.test);
+  if (carved >= pool) {
+    throw UsageError(fmt::format("{}: valid ({}){} leave no training examples out of {}",
+                                 source.name, o.valid,
+                                 has_test ? std::string() : fmt::format(" and test ({})", o.test), pool));
+  }
+  const auto order = split_order(source.train.labels, o.seed, o.shuffle, o.stratify);
+  const size_t train_end = static_cast<size_t>(pool - carved);
+  const size_t test_end = has_test ? train_end : train_end + static_cast<size_t>(o.test);
+  Splits s;
+  s.train = source.train.select(to_index(order, 0, train_end));
+  if (o.train > 0) {
+    if (o.train > s.train.size()) {
+      throw UsageError(fmt::format("{}: train ({}) is more than the {} examples available",
+                                   source.name, o.train, s.train.size()));
+    }
+    s.train = s.train.first(o.train);
+  }
+  s.valid = source.train.select(to_index(order, test_end, static_cast<size_t>(pool)));
+  if (has_test) {
+    s.test = o.test > 0 ? source.test.first(o.test) : source.test;
+  } else {
+    s.test = source.train.select(to_index(order, train_end, test_end));
+  }
+  return s;
+}
+
+}  // namespace carve

@@ -1,0 +1,45 @@
+// Train / valid / test splits with seeded shuffling, optional stratification and subsetting.
+//
+//   carve::SplitOptions opts;
+//   opts.valid = 1000; opts.seed = 7; opts.stratify = true;
+//   carve::Splits s = carve::make_splits(carve::load_dataset("fashion-mnist"), opts);
+//
+// Rules. The pool is the source's training part; the test split is the source's own when it has
+// one, else `test` examples taken from the pool. The pool is put in order (shuffled with `seed`,
+// and with `stratify` interleaved so that every prefix and suffix keeps the class proportions),
+// then valid is the LAST `valid` examples, test (when carved) the `test` before them, and train
+// the rest. With shuffle off this is the MNIST-variations protocol: the last 2,000 of a
+// *_train.amat file are the validation set. `train` > 0 keeps the first `train` training
+// examples, `test` > 0 with a source test split keeps its first `test` (quick runs).
+//
+// The order comes from carve's own Fisher-Yates over a std::mt19937_64, so a seed gives the same
+// split on every platform and LibTorch version.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "carve/data/dataset.h"
+
+namespace carve {
+
+struct SplitOptions {
+  int64_t train = 0;  // 0: all that remains
+  int64_t valid = 0;
+  int64_t test = 0;   // carved from the pool when the source has no test split
+  uint64_t seed = 0;
+  bool shuffle = true;
+  bool stratify = false;
+};
+
+struct Splits {
+  Dataset train, valid, test;
+};
+
+Splits make_splits(const DatasetSource& source, const SplitOptions& options);
+
+// The pool order of make_splits (indices into `labels`).
+std::vector<int64_t> split_order(const torch::Tensor& labels, uint64_t seed, bool shuffle,
+                                 bool stratify);
+
+}  // namespace carve
