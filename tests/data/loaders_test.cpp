@@ -228,3 +228,44 @@ TEST(Catalog, DataInfoFailsCleanlyOnACorruptFile) {
 
 }  // namespace
 }  // namespace carve
+
+namespace carve {
+namespace {
+
+// Every corrupt-file case from the command line: exit code 2, one line naming the file.
+TEST(DataInfoCli, EveryCorruptFileFailsCleanly) {
+  TempDir dir;
+  write_idx(dir.file("good-images-idx3-ubyte"), random_bytes({4, 3, 3}, 1));
+  write_idx(dir.file("good-labels-idx1-ubyte"), random_bytes({4}, 2));
+  const auto good = testing::slurp(dir.file("good-images-idx3-ubyte"));
+  auto magic = good;
+  magic[1] = 7;
+  dir.write("magic-images-idx3-ubyte", magic);
+  dir.write("trunc-images-idx3-ubyte", good.substr(0, 30));
+  write_idx(dir.file("count-images-idx3-ubyte"), random_bytes({6, 3, 3}, 3));
+  write_idx(dir.file("dims-images-idx3-ubyte"), random_bytes({4, 9}, 4));
+  dir.write("nan.amat", "0 1 1\n0 q 1\n");
+  dir.write("short.amat", "0 1 1\n0 1\n");
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"idx:" + dir.file("magic-images-idx3-ubyte") + "," + dir.file("good-labels-idx1-ubyte"), "bad magic number"},
+      {"idx:" + dir.file("trunc-images-idx3-ubyte") + "," + dir.file("good-labels-idx1-ubyte"), "byte 30: truncated"},
+      {"idx:" + dir.file("count-images-idx3-ubyte") + "," + dir.file("good-labels-idx1-ubyte"), "6 images but"},
+      {"idx:" + dir.file("dims-images-idx3-ubyte") + "," + dir.file("good-labels-idx1-ubyte"), "2 dimensions"},
+      {"amat:" + dir.file("nan.amat"), "nan.amat:2: non-numeric value 'q'"},
+      {"amat:" + dir.file("short.amat"), "short.amat:2: 2 values, expected 3"},
+      {"amat:" + dir.file("none.amat"), "none.amat: no such file"},
+  };
+  for (const auto& [spec, expected] : cases) {
+    const auto r = testing::run_carve("data info '" + spec + "'");
+    EXPECT_EQ(r.exit_code, 2) << spec;
+    EXPECT_EQ(testing::count_lines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  const auto ok = testing::run_carve("data info --format json 'idx:" + dir.file("good-images-idx3-ubyte") + "'");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("\"examples\": 4"), std::string::npos) << ok.out;
+}
+
+}  // namespace
+}  // namespace carve
