@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The quickstart: set up if needed, build, then compare the three contractive penalties on a
-# random CAE layer of the paper's size (784 -> 1000 sigmoid units, batch 100).
+# The quickstart: set up if needed, build, then train experiments/quickstart.yaml (a CAE on the
+# real MNIST digits beside a plain AE) into runs/quickstart/ and print the ranked table.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CARVE_BUILD_DIR:-$root/build}
 "$root/tools/setup.sh"
-"$build/carve" penalty compare --inputs 784 --hidden 1000 --batch 100 --dtype float64 --projections 64 --repeats 1 "$@"
+cd "$root"
+exec "$build/carve" run experiments/quickstart.yaml --force "$@"

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace carve::cli {
 
@@ -13,5 +14,6 @@ using Action = std::function<int()>;
 void add_penalty_commands(CLI::App& app, Action& action);
 void add_bench_commands(CLI::App& app, Action& action);
 void add_data_commands(CLI::App& app, Action& action);
+void add_run_commands(CLI::App& app, Action& action, const std::string& command_line);
 
 }  // namespace carve::cli

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
 
   carve::cli::Action action;
   carve::cli::add_penalty_commands(app, action);
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  carve::cli::add_run_commands(app, action, command_line);
   carve::cli::add_data_commands(app, action);
   carve::cli::add_bench_commands(app, action);
 

@@ -1,0 +1,116 @@
+// An experiment file as a typed, validated specification. Every key is documented in
+// docs/CONFIG.md; a YAML key is the constructor argument of the same name, so AE, AE+wd, CAE,
+// CAE+H, DAE, contractive DAE and sparse AE are configurations of one model and one loss:
+//
+//   loss = reconstruction + sum over regularizers of weight * term
+//
+//   carve::ExperimentSpec spec = carve::load_experiment("experiments/quickstart.yaml",
+//                                                       {"regularizers.contractive.weight=0.3"});
+//   std::string resolved = carve::to_yaml(spec);   // every key, defaults filled in
+//
+// Validation happens here, before anything runs: unknown keys (with the closest valid one),
+// wrong types, out-of-range values, missing required keys, YAML syntax, a missing data path.
+// Each is a ConfigError "FILE:LINE:COL: message".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carve/nn/activation.h"
+#include "carve/penalty/contractive.h"
+#include "models/autoencoder.h"
+
+namespace carve {
+
+struct DataSpec {
+  std::string dataset;  // required: a name or a path (carve/data/catalog.h)
+  std::string dir;      // data directory ("" = $CARVE_DATA_DIR or the checkout's data/)
+  int64_t train = 0, valid = 0, test = 0;
+  bool shuffle = true, stratify = false;
+};
+
+struct ModelSpec {
+  std::string type = "autoencoder";
+  int64_t hidden = 1000;
+  Activation activation = Activation::sigmoid;
+  Activation decoder_activation = Activation::sigmoid;
+  bool tied = true;
+  ReconstructionLoss loss = ReconstructionLoss::cross_entropy;
+};
+
+struct RegularizerSpec {
+  double weight_decay = 0;
+  double contractive = 0;
+  ContractiveMethod contractive_method = ContractiveMethod::analytic;
+  int64_t contractive_projections = 1;
+  Projection contractive_projection = Projection::gaussian;
+  double higher_order = 0;
+  double higher_order_sigma = 0.1;
+  int64_t higher_order_corruptions = 4;
+  double sparsity = 0;
+  std::string sparsity_kind = "kl";  // kl | l1
+  double sparsity_target = 0.05;
+};
+
+struct CorruptionSpec {
+  std::string type = "none";  // none | gaussian | masking | salt_and_pepper
+  double level = 0;           // sigma (gaussian) or the fraction of inputs corrupted
+};
+
+struct OptimizerSpec {
+  std::string type = "sgd";  // sgd | adam
+  double lr = 0.01;
+  double momentum = 0;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+struct ScheduleSpec {
+  std::string type = "constant";  // constant | step | exponential | cosine
+  int64_t step_epochs = 10;       // step: multiply by gamma every step_epochs
+  double gamma = 0.1;             // step, exponential (per epoch)
+  double min_lr = 0;              // cosine floor
+};
+
+struct TrainingSpec {
+  int64_t batch_size = 20;
+  int64_t epochs = 10;
+  int64_t patience = 0;         // early stopping on valid reconstruction; 0 = off
+  double min_delta = 0;
+  double saturation_threshold = 0.05;
+  int64_t metric_examples = 1000;  // valid examples used for the Jacobian-norm and saturation
+};
+
+struct SweepAxis {
+  std::string key;                  // a dotted key path
+  std::vector<std::string> values;  // YAML scalars
+};
+
+struct ExperimentSpec {
+  std::string file;
+  std::string name;
+  uint64_t seed = 0;
+  std::string device = "auto";
+  int64_t threads = 0;
+  DataSpec data;
+  ModelSpec model;
+  RegularizerSpec regularizers;
+  CorruptionSpec corruption;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+  TrainingSpec training;
+  std::vector<SweepAxis> sweep;
+  std::vector<std::string> overrides;  // the --set assignments applied
+};
+
+// Parses, applies `overrides` (key.path=value), validates. Throws ConfigError / UsageError.
+ExperimentSpec load_experiment(const std::string& file, const std::vector<std::string>& overrides = {});
+// The same from text (tests); `file` names it in errors.
+ExperimentSpec parse_experiment(const std::string& text, const std::string& file,
+                                const std::vector<std::string>& overrides = {});
+// The resolved configuration, every key with its value, as YAML.
+std::string to_yaml(const ExperimentSpec& spec);
+// The grid points of spec.sweep as lists of overrides (one empty list without a sweep).
+std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec);
+
+}  // namespace carve

@@ -1,0 +1,79 @@
+// Typed reads of a YAML mapping with errors at FILE:LINE:COL, and unknown keys reported with
+// the closest known one. Every key a reader is asked for counts as known; finish() reports the
+// rest, so a typo can never silently do nothing.
+//
+//   carve::config::MapReader data(root, "exp.yaml", "data");
+//   auto valid = data.get<int64_t>("valid", 0);
+//   if (valid < 0) data.fail("valid", "must be >= 0");
+//   data.finish();   // exp.yaml:4:3: unknown key 'vaild' in data (did you mean 'valid'?)
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "carve/error.h"
+
+namespace carve::config {
+
+// Edit distance, for suggestions.
+size_t edit_distance(const std::string& a, const std::string& b);
+// The closest of `candidates` to `word`, or empty when none is close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+
+class MapReader {
+ public:
+  // `node` may be undefined or null (an absent section: every key takes its default).
+  MapReader(YAML::Node node, std::string file, std::string path);
+
+  bool has(const std::string& key) const;
+  YAML::Node node(const std::string& key);  // marks the key known
+
+  template <typename T>
+  T get(const std::string& key, const T& fallback) {
+    const auto n = node(key);
+    if (!n.IsDefined() || n.IsNull()) return fallback;
+    return convert<T>(key, n);
+  }
+  template <typename T>
+  T require(const std::string& key) {
+    const auto n = node(key);
+    if (!n.IsDefined() || n.IsNull()) fail_here(fmt_missing(key));
+    return convert<T>(key, n);
+  }
+  // A string that must be one of `choices`.
+  std::string choice(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& choices);
+  MapReader map(const std::string& key);
+
+  std::string where(const std::string& key) const;  // FILE:LINE:COL of the key's value
+  std::string dotted(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  void finish() const;
+
+ private:
+  template <typename T>
+  T convert(const std::string& key, const YAML::Node& n) const;
+  std::string fmt_missing(const std::string& key) const;
+  [[noreturn]] void fail_here(const std::string& message) const;
+
+  YAML::Node node_;
+  std::string file_, path_;
+  std::set<std::string> known_;
+};
+
+template <> std::string MapReader::convert<std::string>(const std::string&, const YAML::Node&) const;
+template <> int64_t MapReader::convert<int64_t>(const std::string&, const YAML::Node&) const;
+template <> uint64_t MapReader::convert<uint64_t>(const std::string&, const YAML::Node&) const;
+template <> double MapReader::convert<double>(const std::string&, const YAML::Node&) const;
+template <> bool MapReader::convert<bool>(const std::string&, const YAML::Node&) const;
+
+// Location of a node: FILE:LINE:COL, or "--set PATH" for a node that an override created.
+std::string location(const std::string& file, const YAML::Node& node, const std::string& path);
+
+// Applies `key.path=value` (value parsed as YAML) to `root`; throws UsageError if malformed.
+void apply_override(YAML::Node& root, const std::string& assignment);
+
+}  // namespace carve::config

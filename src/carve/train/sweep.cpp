@@ -1,0 +1,99 @@
+#include "carve/train/sweep.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "carve/data/file_bytes.h"
+#include "carve/error.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+std::string sweep_point_name(const std::vector<std::string>& point) {
+  std::string name;
+  for (const auto& a : point) {
+    std::string key = a.substr(0, a.find('='));
+    const auto dot = key.rfind('.');
+    // The last two parts of the key say enough: regularizers.contractive.weight -> contractive.weight.
+    const auto prev = dot == std::string::npos ? std::string::npos : key.rfind('.', dot - 1);
+    if (prev != std::string::npos) key = key.substr(prev + 1);
+    name += (name.empty() ? "" : ",") + key + "=" + a.substr(a.find('=') + 1);
+  }
+  for (auto& c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '=' || c == ',' || c == '-' || c == '_')) c = '_';
+  }
+  return name;
+}
+
+RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
+  const auto spec = load_experiment(file, overrides);
+  if (spec.sweep.empty()) return run_experiment(spec, options);
+
+  const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
+  if (fs::exists(base) && !options.resume && !options.force) {
+    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", base.string()));
+  }
+  if (fs::exists(base) && options.force) fs::remove_all(base);
+  fs::create_directories(base);
+
+  struct Point {
+    std::string name;
+    nlohmann::json summary;
+  };
+  std::vector<Point> done;
+  const auto points = sweep_points(spec);
+  for (size_t i = 0; i < points.size(); ++i) {
+    auto all = overrides;
+    all.insert(all.end(), points[i].begin(), points[i].end());
+    auto point_spec = load_experiment(file, all);
+    point_spec.sweep.clear();
+    RunOptions o = options;
+    o.force = false;
+    o.out = (base / sweep_point_name(points[i])).string();
+    std::printf("sweep point %zu/%zu: %s\n", i + 1, points.size(), sweep_point_name(points[i]).c_str());
+    std::fflush(stdout);
+    nlohmann::json summary;
+    const fs::path summary_path = fs::path(o.out) / "summary.json";
+    if (options.resume && fs::exists(summary_path)) {
+      std::ifstream(summary_path) >> summary;  // finished before the interruption
+    } else {
+      o.resume = options.resume && fs::exists(fs::path(o.out) / "checkpoint.pt");
+      summary = run_experiment(point_spec, o).summary;
+      if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
+    }
+    done.push_back({sweep_point_name(points[i]), summary});
+  }
+
+  const auto score = [](const nlohmann::json& s) {
+    const auto& v = s["best"]["valid_reconstruction"];
+    return v.is_number() ? v.get<double>() : s["final"]["reconstruction"].get<double>();
+  };
+  std::stable_sort(done.begin(), done.end(), [&](const Point& a, const Point& b) { return score(a.summary) < score(b.summary); });
+  const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
+  std::string csv = "rank,point,valid_reconstruction,test_reconstruction,final_reconstruction,jacobian_fro_mean,saturation,best_epoch\n";
+  std::string md = fmt::format("# Sweep {}\n\nRanked by validation reconstruction error (lower is better).\n\n"
+                               "| rank | point | valid rec. | test rec. | final train rec. | mean ‖J‖_F | SAT | best epoch |\n"
+                               "|---:|---|---:|---:|---:|---:|---:|---:|\n", spec.name);
+  nlohmann::json table = nlohmann::json::array();
+  for (size_t r = 0; r < done.size(); ++r) {
+    const auto& s = done[r].summary;
+    const auto test = s["best"].contains("test_reconstruction") ? s["best"]["test_reconstruction"] : nlohmann::json();
+    csv += fmt::format("{},{},{},{},{},{},{},{}\n", r + 1, done[r].name, num(s["best"]["valid_reconstruction"]), num(test),
+                       num(s["final"]["reconstruction"]), num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]),
+                       s["best_epoch"].get<int64_t>());
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", r + 1, done[r].name, num(s["best"]["valid_reconstruction"]),
+                      num(test), num(s["final"]["reconstruction"]), num(s["best"]["jacobian_fro_mean"]),
+                      num(s["best"]["saturation"]), s["best_epoch"].get<int64_t>());
+    table.push_back({{"rank", r + 1}, {"point", done[r].name}, {"summary", s}});
+  }
+  data::write_file_bytes((base / "sweep.csv").string(), reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+  data::write_file_bytes((base / "sweep.md").string(), reinterpret_cast<const uint8_t*>(md.data()), md.size());
+  std::printf("\n%s", md.c_str());
+  return {base.string(), {{"sweep", table}}};
+}
+
+}  // namespace carve

@@ -1,0 +1,22 @@
+// Sweeps: a `sweep:` block maps key paths to lists of values; every point of the grid runs into
+// its own subdirectory of the run directory, and sweep.csv / sweep.md rank the points by their
+// best validation reconstruction (the final training reconstruction when there is no valid split).
+//
+//   carve::RunResult r = carve::run_sweep("exp.yaml", {}, options);
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carve/train/trainer.h"
+
+namespace carve {
+
+// Runs the experiment file, as a sweep when it has a `sweep:` block.
+RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options);
+
+// The subdirectory name of a sweep point: "contractive.weight=0.1,corruption.level=0.2" made
+// safe for a file system.
+std::string sweep_point_name(const std::vector<std::string>& point);
+
+}  // namespace carve

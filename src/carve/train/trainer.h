@@ -1,0 +1,56 @@
+// Runs one experiment into a run directory:
+//
+//   runs/<name>/config.yaml     the resolved configuration
+//               metrics.csv     one row per epoch (every loss term, valid reconstruction,
+//                               mean ||J_f(x)||_F, saturation, learning rate, seconds)
+//               summary.json    final and best metrics, carve version, command line
+//               checkpoint.pt   written atomically every epoch: model, optimizer, random state,
+//                               history; what --resume continues from
+//               encoder.pt      TorchScript encoder (carve/export/torchscript.h)
+//               log.txt         one line per epoch
+//
+// The loss of a step is reconstruction + sum of weight * regularizer, on a corrupted input
+// when corruption is set (the reconstruction target stays clean). Determinism: the seed seeds
+// torch (initialisation, corruption, stochastic projections) and the batch order of each epoch
+// (a permutation drawn from the seed and the epoch number); a CPU run with a fixed thread count
+// is bit-reproducible, and a resumed run continues the same streams.
+//
+//   carve::RunOptions opts; opts.out = "runs/cae";
+//   carve::RunResult r = carve::run_experiment(carve::load_experiment("exp.yaml"), opts);
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "carve/config/experiment.h"
+
+namespace carve {
+
+// A run that failed after it started (a NaN loss, say). Exit code 1.
+class TrainingError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunOptions {
+  std::string out;             // run directory; "" = runs/<name>
+  std::string device;          // "" = the spec's
+  bool resume = false;
+  bool force = false;
+  bool progress = true;        // progress bar when stderr is a terminal
+  std::string command_line;    // recorded in summary.json
+  int64_t stop_after_epochs = 0;  // tests: stop as if interrupted after this many epochs
+};
+
+struct RunResult {
+  std::string directory;
+  nlohmann::json summary;
+};
+
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
+
+// The default run directory of an experiment.
+std::string default_run_directory(const ExperimentSpec& spec);
+
+}  // namespace carve
