@@ -224,8 +224,9 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
                                 const std::vector<std::string>& overrides) {
   YAML::Node root = load_yaml(text, file);
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, 1, "the file is empty");
-  for (const auto& o : overrides) config::apply_override(root, o);
-  MapReader r(root, file, "");
+  auto overridden = std::make_shared<std::set<std::string>>();
+  for (const auto& o : overrides) overridden->insert(config::apply_override(root, o));
+  MapReader r(root, file, "", overridden);
   ExperimentSpec s;
   s.file = file;
   s.overrides = overrides;
@@ -270,7 +271,8 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   r.finish();
   if (s.data.valid == 0 && s.training.patience > 0) {
     throw ConfigError(fmt::format("{}: training.patience: early stopping needs a validation split (data.valid > 0)",
-                                  config::location(file, root["training"]["patience"], "training.patience")));
+                                  config::location(file, root["training"]["patience"], "training.patience",
+                                                   overridden.get())));
   }
   // Every sweep point must be valid before anything runs.
   for (const auto& point : sweep_points(s)) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace carve::config {
 
@@ -33,18 +34,39 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
   return best_d <= std::max<size_t>(2, word.size() / 3) ? best : std::string();
 }
 
-std::string location(const std::string& file, const YAML::Node& node, const std::string& path) {
+std::string location(const std::string& file, const YAML::Node& node, const std::string& path,
+                     const std::set<std::string>* overridden) {
   const auto mark = node.Mark();
-  if (mark.is_null() || mark.line < 0) return fmt::format("{}: --set {}", file, path);
+  if ((overridden && overridden->count(path)) || mark.is_null() || mark.line < 0) {
+    return fmt::format("{}: --set {}", file, path);
+  }
   return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
 }
 
-MapReader::MapReader(YAML::Node node, std::string file, std::string path)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+MapReader::MapReader(YAML::Node node, std::string file, std::string path,
+                     std::shared_ptr<const std::set<std::string>> overridden)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), overridden_(std::move(overridden)) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
-    throw ConfigError(fmt::format("{}: {} must be a mapping of keys to values",
-                                  location(file_, node_, path_), path_.empty() ? "the file" : path_));
+    throw ConfigError(fmt::format("{}: {} must be a mapping of keys to values", locate(node_, path_),
+                                  path_.empty() ? "the file" : path_));
   }
+  // yaml-cpp keeps one of two equal keys without a word: a second value would silently vanish.
+  if (node_.IsMap()) {
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& kv : node_) {
+      const auto key = kv.first.as<std::string>();
+      const auto [it, fresh] = seen.emplace(key, kv.first);
+      if (!fresh) {
+        const auto first = it->second.Mark();
+        throw ConfigError(fmt::format("{}: duplicate key '{}'{} (first at line {})", locate(kv.first, dotted(key)), key,
+                                      path_.empty() ? "" : " in " + path_, first.line + 1));
+      }
+    }
+  }
+}
+
+std::string MapReader::locate(const YAML::Node& node, const std::string& path) const {
+  return location(file_, node, path, overridden_.get());
 }
 
 bool MapReader::has(const std::string& key) const {
@@ -58,8 +80,8 @@ YAML::Node MapReader::node(const std::string& key) {
 }
 
 std::string MapReader::where(const std::string& key) const {
-  if (node_.IsMap() && node_[key].IsDefined()) return location(file_, node_[key], dotted(key));
-  if (node_.IsDefined()) return location(file_, node_, path_);
+  if (node_.IsMap() && node_[key].IsDefined()) return locate(node_[key], dotted(key));
+  if (node_.IsDefined()) return locate(node_, path_);
   return file_ + ":1:1";
 }
 
@@ -68,10 +90,20 @@ void MapReader::fail(const std::string& key, const std::string& message) const {
 }
 
 void MapReader::fail_here(const std::string& message) const {
-  throw ConfigError(fmt::format("{}: {}", node_.IsDefined() ? location(file_, node_, path_) : file_ + ":1:1", message));
+  throw ConfigError(fmt::format("{}: {}", node_.IsDefined() ? locate(node_, path_) : file_ + ":1:1", message));
 }
 
 std::string MapReader::fmt_missing(const std::string& key) const {
+  // A missing key is most often a misspelt one: report the typo where it stands.
+  if (node_.IsMap()) {
+    for (const auto& kv : node_) {
+      const auto other = kv.first.as<std::string>();
+      if (!known_.count(other) && closest(other, {key}) == key) {
+        throw ConfigError(fmt::format("{}: unknown key '{}'{} (did you mean '{}'?)", locate(kv.first, dotted(other)),
+                                      other, path_.empty() ? "" : " in " + path_, key));
+      }
+    }
+  }
   return fmt::format("missing required key '{}'{}", dotted(key), path_.empty() ? "" : " in " + path_);
 }
 
@@ -86,7 +118,7 @@ std::string MapReader::choice(const std::string& key, const std::string& fallbac
   return value;
 }
 
-MapReader MapReader::map(const std::string& key) { return MapReader(node(key), file_, dotted(key)); }
+MapReader MapReader::map(const std::string& key) { return MapReader(node(key), file_, dotted(key), overridden_); }
 
 void MapReader::finish() const {
   if (!node_.IsMap()) return;
@@ -94,7 +126,7 @@ void MapReader::finish() const {
     const auto key = kv.first.as<std::string>();
     if (known_.count(key)) continue;
     const auto hint = closest(key, std::vector<std::string>(known_.begin(), known_.end()));
-    throw ConfigError(fmt::format("{}: unknown key '{}'{}{}", location(file_, kv.first, dotted(key)), key,
+    throw ConfigError(fmt::format("{}: unknown key '{}'{}{}", locate(kv.first, dotted(key)), key,
                                   path_.empty() ? "" : " in " + path_,
                                   hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
@@ -147,7 +179,7 @@ bool MapReader::convert<bool>(const std::string& key, const YAML::Node& n) const
   return v;
 }
 
-void apply_override(YAML::Node& root, const std::string& assignment) {
+std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw UsageError(fmt::format("--set '{}': expected key.path=value", assignment));
@@ -178,6 +210,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   }
   YAML::Node parent = chain.back();
   parent[parts.back()] = value;
+  return path;
 }
 
 }  // namespace carve::config

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,7 +27,10 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 class MapReader {
  public:
   // `node` may be undefined or null (an absent section: every key takes its default).
-  MapReader(YAML::Node node, std::string file, std::string path);
+  // `overridden` holds the dotted paths that --set assignments replaced (their errors name the
+  // assignment instead of a line).
+  MapReader(YAML::Node node, std::string file, std::string path,
+            std::shared_ptr<const std::set<std::string>> overridden = nullptr);
 
   bool has(const std::string& key) const;
   YAML::Node node(const std::string& key);  // marks the key known
@@ -59,9 +63,12 @@ class MapReader {
   std::string fmt_missing(const std::string& key) const;
   [[noreturn]] void fail_here(const std::string& message) const;
 
+  std::string locate(const YAML::Node& node, const std::string& path) const;
+
   YAML::Node node_;
   std::string file_, path_;
   std::set<std::string> known_;
+  std::shared_ptr<const std::set<std::string>> overridden_;
 };
 
 template <> std::string MapReader::convert<std::string>(const std::string&, const YAML::Node&) const;
@@ -70,10 +77,13 @@ template <> uint64_t MapReader::convert<uint64_t>(const std::string&, const YAML
 template <> double MapReader::convert<double>(const std::string&, const YAML::Node&) const;
 template <> bool MapReader::convert<bool>(const std::string&, const YAML::Node&) const;
 
-// Location of a node: FILE:LINE:COL, or "--set PATH" for a node that an override created.
-std::string location(const std::string& file, const YAML::Node& node, const std::string& path);
+// Location of a node: FILE:LINE:COL, or "FILE: --set PATH" for a path that an override set
+// (or a node without a mark).
+std::string location(const std::string& file, const YAML::Node& node, const std::string& path,
+                     const std::set<std::string>* overridden = nullptr);
 
-// Applies `key.path=value` (value parsed as YAML) to `root`; throws UsageError if malformed.
-void apply_override(YAML::Node& root, const std::string& assignment);
+// Applies `key.path=value` (value parsed as YAML) to `root`; returns the dotted path. Throws
+// UsageError if malformed.
+std::string apply_override(YAML::Node& root, const std::string& assignment);
 
 }  // namespace carve::config

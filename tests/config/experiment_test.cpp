@@ -1,0 +1,131 @@
+// Experiment files: defaults, the resolved round trip, and every bad-input case located at
+// FILE:LINE:COL before anything runs.
+#include "carve/config/experiment.h"
+
+#include <gtest/gtest.h>
+
+#include "carve/config/yaml_reader.h"
+#include "carve/error.h"
+#include "support/run_command.h"
+#include "support/temp_dir.h"
+
+namespace carve {
+namespace {
+
+const char* kMinimal = "name: t\ndata:\n  dataset: mnist\n";
+
+TEST(Experiment, MinimalFileTakesDocumentedDefaults) {
+  const auto s = parse_experiment(kMinimal, "t.yaml");
+  EXPECT_EQ(s.name, "t");
+  EXPECT_EQ(s.model.hidden, 1000);
+  EXPECT_EQ(s.model.activation, Activation::sigmoid);
+  EXPECT_TRUE(s.model.tied);
+  EXPECT_EQ(s.optimizer.type, "sgd");
+  EXPECT_DOUBLE_EQ(s.optimizer.lr, 0.01);
+  EXPECT_EQ(s.training.batch_size, 20);
+  EXPECT_EQ(s.corruption.type, "none");
+  // The resolved configuration reads back to itself.
+  EXPECT_EQ(to_yaml(parse_experiment(to_yaml(s), "resolved.yaml")), to_yaml(s));
+}
+
+TEST(Experiment, OverridesApplyAndSweepsExpand) {
+  const auto s = parse_experiment(std::string(kMinimal) + "sweep:\n  regularizers.contractive.weight: [0.1, 0.2]\n"
+                                  "  corruption.level: [0, 0.1, 0.2]\n",
+                                  "t.yaml", {"model.hidden=50", "regularizers.contractive.method=exact"});
+  EXPECT_EQ(s.model.hidden, 50);
+  EXPECT_EQ(s.regularizers.contractive_method, ContractiveMethod::exact);
+  const auto points = sweep_points(s);
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(points[5], (std::vector<std::string>{"regularizers.contractive.weight=0.2", "corruption.level=0.2"}));
+}
+
+struct BadCase {
+  std::string name, text, expected;
+  std::vector<std::string> overrides = {};
+};
+
+class ExperimentBadInput : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ExperimentBadInput, OneLocatedMessage) {
+  const auto& c = GetParam();
+  try {
+    parse_experiment(c.text, "exp.yaml", c.overrides);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(c.expected, 0), 0u) << e.what();
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(c.expected, 0), 0u) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ExperimentBadInput,
+    ::testing::Values(
+        BadCase{"UnknownTopKey", "nmae: x\ndata: {dataset: mnist}\n", "exp.yaml:1:1: unknown key 'nmae' (did you mean 'name'?)"},
+        BadCase{"UnknownNestedKey", "name: x\ndata:\n  dataset: mnist\n  vaild: 3\n",
+                "exp.yaml:4:3: unknown key 'vaild' in data (did you mean 'valid'?)"},
+        BadCase{"UnknownRegularizerKey", "name: x\ndata: {dataset: mnist}\nregularizers:\n  contractive: {wieght: 0.1}\n",
+                "exp.yaml:4:17: unknown key 'wieght' in regularizers.contractive (did you mean 'weight'?)"},
+        BadCase{"WrongType", "name: x\ndata: {dataset: mnist}\ntraining:\n  epochs: ten\n",
+                "exp.yaml:4:11: training.epochs: expected an integer, got 'ten'"},
+        BadCase{"WrongTypeList", "name: x\ndata: {dataset: mnist}\nmodel: {hidden: [1, 2]}\n",
+                "exp.yaml:3:17: model.hidden: expected an integer, got a list"},
+        BadCase{"OutOfRange", "name: x\ndata: {dataset: mnist}\noptimizer:\n  lr: -1\n",
+                "exp.yaml:4:7: optimizer.lr: must be > 0, got -1"},
+        BadCase{"OutOfRangeFraction", "name: x\ndata: {dataset: mnist}\ncorruption: {type: masking, level: 1.5}\n",
+                "exp.yaml:3:36: corruption.level: must be in [0, 1), got 1.5"},
+        BadCase{"MissingRequired", "data: {dataset: mnist}\n", "exp.yaml:1:1: missing required key 'name'"},
+        BadCase{"MisspeltRequired", "data: {dataset: mnist}\nnmae: x\n", "exp.yaml:2:1: unknown key 'nmae' (did you mean 'name'?)"},
+        BadCase{"MissingDataset", "name: x\ndata: {valid: 10}\n", "exp.yaml:2:7: missing required key 'data.dataset' in data"},
+        BadCase{"MissingDataPath", "name: x\ndata: {dataset: 'amat:/no/such/file.amat'}\n",
+                "exp.yaml:2:17: data.dataset: no such file or directory: /no/such/file.amat"},
+        BadCase{"UnknownDataset", "name: x\ndata: {dataset: mnits}\n",
+                "exp.yaml:2:17: data.dataset: unknown dataset 'mnits'"},
+        BadCase{"UnknownChoice", "name: x\ndata: {dataset: mnist}\nmodel: {activation: sigmod}\n",
+                "exp.yaml:3:21: model.activation: unknown value 'sigmod' (expected one of: sigmoid, tanh, softplus, relu, linear); did you mean 'sigmoid'?"},
+        BadCase{"DuplicateKey", "name: x\ndata: {dataset: mnist}\nmodel: {hidden: 5}\nmodel: {hidden: 7}\n",
+                "exp.yaml:4:1: duplicate key 'model' (first at line 3)"},
+        BadCase{"YamlSyntax", "name: x\ndata: {dataset: mnist\n", "exp.yaml:3:1: YAML syntax error"},
+        BadCase{"NotAMapping", "name: x\ndata: mnist\n", "exp.yaml:2:7: data must be a mapping"},
+        BadCase{"Inconsistent", "name: x\ndata: {dataset: mnist}\nmodel: {decoder_activation: linear, loss: cross_entropy}\n",
+                "exp.yaml:3:43: model.loss: cross_entropy needs decoder_activation: sigmoid"},
+        BadCase{"PatienceWithoutValid", "name: x\ndata: {dataset: mnist}\ntraining: {patience: 3}\n",
+                "exp.yaml:3:22: training.patience: early stopping needs a validation split"},
+        BadCase{"BadOverride", kMinimal, "exp.yaml: --set training.epochs: training.epochs: expected an integer", {"training.epochs=zero"}},
+        BadCase{"BadSweepPoint", "name: x\ndata: {dataset: mnist}\nsweep:\n  optimizer.lr: [0.1, -2]\n",
+                "exp.yaml: --set optimizer.lr: optimizer.lr: must be > 0, got -2 (sweep point optimizer.lr=-2)"},
+        BadCase{"SweepNotAList", "name: x\ndata: {dataset: mnist}\nsweep:\n  optimizer.lr: 0.1\n",
+                "exp.yaml:4:17: sweep.optimizer.lr: expected a non-empty list"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(Experiment, OverrideErrorsNameTheOverride) {
+  try {
+    parse_experiment(kMinimal, "t.yaml", {"training.epochs=zero"});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "t.yaml: --set training.epochs: training.epochs: expected an integer, got 'zero'");
+  }
+  EXPECT_THROW(parse_experiment(kMinimal, "t.yaml", {"no-equals-sign"}), UsageError);
+}
+
+TEST(ExperimentCli, BadFileExitsTwoWithOneLineAndNoRunDirectory) {
+  testing::TempDir dir;
+  dir.write("bad.yaml", "name: bad\ndata:\n  dataset: mnist\n  vaild: 3\n");
+  const auto run_dir = dir.file("run");
+  const auto r = testing::run_carve("run '" + dir.file("bad.yaml") + "' --out '" + run_dir + "'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(testing::count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(dir.file("bad.yaml") + ":4:3: unknown key 'vaild' in data (did you mean 'valid'?)"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(run_dir));
+  const auto c = testing::run_carve("check '" + dir.file("bad.yaml") + "'");
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_EQ(testing::run_carve("check '" + dir.file("missing.yaml") + "'").exit_code, 2);
+}
+
+TEST(YamlReader, SuggestsOnlyCloseKeys) {
+  EXPECT_EQ(config::closest("lamda", {"lambda", "sigma"}), "lambda");
+  EXPECT_EQ(config::closest("zzzzzz", {"lambda", "sigma"}), "");
+}
+
+}  // namespace
+}  // namespace carve

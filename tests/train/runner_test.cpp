@@ -1,0 +1,237 @@
+// The experiment runner end to end on a small .amat dataset the test writes: the run directory,
+// bit-identical resume, NaN stopping, refusal of existing runs, export, sweeps, and every
+// configuration in experiments/.
+#include <gtest/gtest.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "carve/data/amat.h"
+#include "carve/error.h"
+#include "carve/export/torchscript.h"
+#include "carve/train/sweep.h"
+#include "carve/train/trainer.h"
+#include "support/run_command.h"
+#include "support/temp_dir.h"
+
+namespace carve {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+class Runner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(0);
+    const auto images = torch::rand({240, 1, 6, 6});
+    write_amat(dir.file("toy.amat"), {images, torch::randint(0, 3, {240}, torch::kInt64)});
+  }
+  std::string yaml(const std::string& extra = "") const {
+    return "name: toy\nseed: 3\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("toy.amat") +
+           "', valid: 40, test: 40}\nmodel: {hidden: 12}\n"
+           "optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\ntraining: {batch_size: 16, epochs: 4}\n" + extra;
+  }
+  ExperimentSpec spec(const std::string& extra = "", std::vector<std::string> overrides = {}) const {
+    return parse_experiment(yaml(extra), "toy.yaml", overrides);
+  }
+  RunOptions options(const std::string& name) const {
+    RunOptions o;
+    o.out = dir.file(name);
+    o.progress = false;
+    return o;
+  }
+  static std::string text(const fs::path& p) { return testing::slurp(p.string()); }
+  TempDir dir;
+};
+
+TEST_F(Runner, WritesTheWholeRunDirectory) {
+  const auto r = run_experiment(spec(), options("run"));
+  const fs::path d = r.directory;
+  for (const char* f : {"config.yaml", "metrics.csv", "summary.json", "checkpoint.pt", "encoder.pt", "log.txt"}) {
+    EXPECT_TRUE(fs::exists(d / f)) << f;
+  }
+  const auto csv = text(d / "metrics.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "epoch,loss,reconstruction,weight_decay,contractive,higher_order,sparsity,valid_reconstruction,"
+            "jacobian_fro,saturation,lr,seconds");
+  EXPECT_EQ(testing::count_lines(csv), 5u);
+  const auto s = nlohmann::json::parse(text(d / "summary.json"));
+  EXPECT_EQ(s["epochs_run"], 4);
+  EXPECT_EQ(s["carve_version"], CARVE_VERSION);
+  EXPECT_TRUE(s["best"]["valid_reconstruction"].is_number());
+  EXPECT_TRUE(s["best"]["test_reconstruction"].is_number());
+  EXPECT_TRUE(s["best"]["jacobian_fro_mean"].is_number());
+  EXPECT_EQ(s["examples"]["train"], 160);
+  // config.yaml is the resolved configuration and reads back to the same run.
+  EXPECT_EQ(to_yaml(parse_experiment(text(d / "config.yaml"), "config.yaml")), text(d / "config.yaml"));
+}
+
+TEST_F(Runner, ResumeIsBitIdenticalToAnUninterruptedRun) {
+  // Corruption, stochastic projections and momentum exercise every random and optimizer state.
+  const auto s = spec("corruption: {type: gaussian, level: 0.1}\n"
+                      "regularizers:\n  contractive: {weight: 0.1, method: stochastic, projections: 2}\n"
+                      "schedule: {type: step, step_epochs: 2, gamma: 0.5}\n");
+  run_experiment(s, options("straight"));
+  auto interrupted = options("resumed");
+  interrupted.stop_after_epochs = 2;
+  run_experiment(s, interrupted);
+  EXPECT_FALSE(fs::exists(dir.path() / "resumed" / "summary.json"));
+  auto resume = options("resumed");
+  resume.resume = true;
+  run_experiment(s, resume);
+
+  torch::serialize::InputArchive a, b, ma, mb;
+  a.load_from(dir.file("straight/checkpoint.pt"));
+  b.load_from(dir.file("resumed/checkpoint.pt"));
+  a.read("model", ma);
+  b.read("model", mb);
+  for (const char* name : {"weight", "bias", "visible_bias"}) {
+    torch::Tensor ta, tb;
+    ma.read(name, ta);
+    mb.read(name, tb);
+    EXPECT_TRUE(torch::equal(ta, tb)) << name << " differs after resume";
+  }
+  // Every metric but the wall-clock seconds, bit for bit.
+  const auto strip_seconds = [](const std::string& csv) {
+    std::string out;
+    std::stringstream ss(csv);
+    for (std::string line; std::getline(ss, line);) out += line.substr(0, line.rfind(',')) + "\n";
+    return out;
+  };
+  EXPECT_EQ(strip_seconds(text(dir.path() / "straight" / "metrics.csv")),
+            strip_seconds(text(dir.path() / "resumed" / "metrics.csv")));
+}
+
+TEST_F(Runner, RefusesAnExistingRunUnlessForcedOrResumed) {
+  run_experiment(spec(), options("run"));
+  EXPECT_THROW(run_experiment(spec(), options("run")), UsageError);
+  auto forced = options("run");
+  forced.force = true;
+  EXPECT_NO_THROW(run_experiment(spec(), forced));
+  auto resumed = options("run");
+  resumed.resume = true;
+  // A different configuration cannot continue this run.
+  EXPECT_THROW(run_experiment(spec("", {"optimizer.lr=0.1"}), resumed), UsageError);
+  auto nothing = options("never-ran");
+  nothing.resume = true;
+  EXPECT_THROW(run_experiment(spec(), nothing), UsageError);
+}
+
+TEST_F(Runner, NanStopsWithEpochAndStepAndKeepsTheLastCheckpoint) {
+  // The learning rate explodes from the second epoch on.
+  const auto s = spec("schedule: {type: step, step_epochs: 1, gamma: 1.0e+30}\n", {"model.decoder_activation=linear",
+                                                                                    "model.loss=squared_error"});
+  try {
+    run_experiment(s, options("nan"));
+    FAIL() << "expected a TrainingError";
+  } catch (const TrainingError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("epoch 2, step"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("checkpoint"), std::string::npos) << msg;
+  }
+  torch::serialize::InputArchive in;
+  in.load_from(dir.file("nan/checkpoint.pt"));
+  torch::Tensor scalars;
+  in.read("scalars", scalars);
+  EXPECT_EQ(scalars[0].item<int64_t>(), 1);  // the last good epoch
+  EXPECT_FALSE(fs::exists(dir.path() / "nan" / "summary.json"));
+}
+
+TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
+  const auto r = run_experiment(spec("", {"model.activation=softplus"}), options("export"));
+  auto m = torch::jit::load(r.directory + "/encoder.pt");
+  EXPECT_EQ(m.attr("activation").toStringRef(), "softplus");
+  EXPECT_EQ(m.attr("hidden").toInt(), 12);
+  EXPECT_EQ(m.attr("inputs").toInt(), 36);
+  EXPECT_EQ(m.attr("model_type").toStringRef(), "autoencoder");
+  // carve's own encoder from the checkpoint's best weights.
+  torch::serialize::InputArchive archive;
+  archive.load_from(r.directory + "/checkpoint.pt");
+  AutoEncoder ae(AutoEncoderOptions(36, 12).activation(Activation::softplus));
+  auto params = ae->parameters();
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor t;
+      archive.read("best_" + std::to_string(i), t);
+      params[i].copy_(t);
+    }
+  }
+  torch::manual_seed(1);
+  const auto x = torch::rand({5, 36});
+  const auto expected = ae->encode(x).detach();
+  const auto got = m.forward({x}).toTensor();
+  EXPECT_LE((got - expected).abs().max().item<double>(), 1e-6);
+
+  // `carve export` writes the same module again.
+  const auto e = testing::run_carve("export '" + r.directory + "' --out '" + dir.file("again.pt") + "'");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_TRUE(torch::allclose(torch::jit::load(dir.file("again.pt")).forward({x}).toTensor(), got));
+
+  // Python (Debian's python3-torch) loads it too.
+  if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3 with torch is not installed: the Python load is not checked";
+  }
+  torch::save(x, dir.file("x.pt"));
+  torch::save(expected, dir.file("h.pt"));
+  const std::string script =
+      "import torch, sys\n"
+      "m = torch.jit.load(sys.argv[1])\n"
+      "x = next(torch.jit.load(sys.argv[2]).parameters())\n"
+      "h = next(torch.jit.load(sys.argv[3]).parameters())\n"
+      "err = (m(x) - h).abs().max().item()\n"
+      "assert m.activation == 'softplus' and m.hidden == 12, (m.activation, m.hidden)\n"
+      "print(err)\n"
+      "sys.exit(0 if err <= 1e-6 else 1)\n";
+  dir.write("load.py", script);
+  const std::string cmd = "/usr/bin/python3 '" + dir.file("load.py") + "' '" + r.directory + "/encoder.pt' '" +
+                          dir.file("x.pt") + "' '" + dir.file("h.pt") + "' > '" + dir.file("py.out") + "' 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << testing::slurp(dir.file("py.out"));
+}
+
+TEST_F(Runner, SweepRunsEveryPointAndRanksThem) {
+  dir.write("sweep.yaml", yaml("sweep:\n  regularizers.contractive.weight: [0.0, 0.5]\n  model.hidden: [4, 8]\n"));
+  auto o = options("sweep");
+  const auto r = run_file(dir.file("sweep.yaml"), {"training.epochs=1"}, o);
+  const auto csv = text(fs::path(r.directory) / "sweep.csv");
+  EXPECT_EQ(testing::count_lines(csv), 5u) << csv;
+  EXPECT_NE(csv.find("contractive.weight=0.5,model.hidden=8"), std::string::npos) << csv;
+  EXPECT_TRUE(fs::exists(fs::path(r.directory) / "contractive.weight=0.0,model.hidden=4" / "encoder.pt"));
+  EXPECT_TRUE(fs::exists(fs::path(r.directory) / "sweep.md"));
+  double previous = -1;
+  for (const auto& row : r.summary["sweep"]) {
+    const double v = row["summary"]["best"]["valid_reconstruction"].get<double>();
+    EXPECT_GE(v, previous);
+    previous = v;
+  }
+}
+
+// Every configuration of the issue runs from its file in experiments/ (shrunk to seconds).
+TEST(Experiments, EveryFileRuns) {
+  const fs::path dir = fs::path(CARVE_SOURCE_DIR) / "experiments";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 10u);
+  TempDir out;
+  for (const auto& f : files) {
+    RunOptions o;
+    o.out = out.file(f.stem().string());
+    o.progress = false;
+    try {
+      const auto r = run_file(f.string(), {"data.train=200", "data.valid=50", "data.test=50", "model.hidden=16",
+                                           "training.epochs=1", "training.patience=0"}, o);
+      EXPECT_TRUE(fs::exists(fs::path(r.directory))) << f;
+    } catch (const DataError& e) {
+      GTEST_SKIP() << "data not installed (tools/setup.sh installs it): " << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace carve
