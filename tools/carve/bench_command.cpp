@@ -13,11 +13,14 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "carve/config/experiment.h"
 #include "carve/data/catalog.h"
+#include "carve/train/trainer.h"
 #include "carve/error.h"
 #include "carve/penalty/contractive.h"
 #include "commands.h"
 #include "models/autoencoder.h"
+#include "carve/penalty/higher_order.h"
 
 namespace carve::cli {
 namespace {
@@ -186,6 +189,107 @@ int bench_penalty(const BenchArgs& a) {
   return 0;
 }
 
+// One configuration of `carve bench train`: carve's training step, the Python script's, and the
+// roofline (the step's six products at the sgemm rate measured now).
+nlohmann::json bench_train_point(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps,
+                                 const std::string& python, const std::string& peer) {
+  const auto spec = parse_experiment(fmt::format(
+      "name: bench\ndata: {{dataset: mnist}}\nmodel: {{hidden: {}}}\n"
+      "regularizers: {{contractive: {{weight: 0.1, method: analytic}}}}\n"
+      "optimizer: {{type: sgd, lr: 0.01, momentum: 0.9}}\ntraining: {{batch_size: {}}}\n", hidden, batch),
+      "bench.yaml");
+  torch::manual_seed(0);
+  AutoEncoder ae(AutoEncoderOptions(inputs, hidden));
+  const auto params = ae->parameters();
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(0.01).momentum(0.9));
+  const auto contractive = contractive_penalty(spec);
+  const auto data = torch::rand({20 * batch, inputs});
+  int64_t i = 0;
+  const auto step = [&] {
+    const auto x = data.slice(0, (i % 20) * batch, (i % 20 + 1) * batch);
+    ++i;
+    clear_gradients(params);
+    training_loss(*ae, spec, contractive, x).loss.backward({}, c10::nullopt, false, params);
+    opt.step();
+  };
+  for (int w = 0; w < 10; ++w) step();
+  const double carve_ms = median_ms(step, steps);
+
+  // The products of a CAE step: encode x W^T, decode h W, and in the backward dZ W^T, h^T dZ,
+  // dA^T x and dA W (the input's gradient, which carve does not compute).
+  const auto x = torch::rand({batch, inputs}), w = torch::rand({hidden, inputs});
+  const auto h = torch::rand({batch, hidden}), dz = torch::rand({batch, inputs});
+  const auto da = torch::rand({batch, hidden});
+  const auto products = [&] {
+    torch::mm(x, w.t());
+    torch::mm(h, w);
+    torch::mm(dz, w.t());
+    torch::mm(h.t(), dz);
+    torch::mm(da.t(), x);
+    torch::mm(da, w);
+  };
+  const double products_ms = median_ms(products, steps);
+  const double gflops = 6 * 2.0 * batch * inputs * hidden / (products_ms * 1e6);
+
+  nlohmann::json j{{"inputs", inputs}, {"hidden", hidden}, {"batch", batch},
+                   {"carve_ms", carve_ms}, {"carve_examples_per_s", batch / (carve_ms / 1e3)},
+                   {"roofline_ms", products_ms}, {"sgemm_gflops", gflops},
+                   {"roofline_fraction", products_ms / carve_ms}};
+  if (!python.empty()) {
+    const std::string command = fmt::format("'{}' '{}' --inputs {} --hidden {} --batch {} --steps {} --threads {}", python,
+                                            peer, inputs, hidden, batch, steps, torch::get_num_threads());
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (pipe && fread(buf.data(), 1, 1, pipe) == 1) out.push_back(buf[0]);
+    if (!pipe || pclose(pipe) != 0) throw std::runtime_error("the Python peer failed: " + command);
+    const auto py = nlohmann::json::parse(out);
+    j["python_ms"] = py["ms"];
+    j["python_examples_per_s"] = py["examples_per_s"];
+    j["carve_over_python"] = py["ms"].get<double>() / carve_ms;
+  }
+  return j;
+}
+
+int bench_train(int64_t steps, bool no_python, const std::string& format) {
+  if (steps <= 0) throw UsageError(fmt::format("--steps must be positive, got {}", steps));
+  const std::string python = no_python ? "" : "/usr/bin/python3";
+  const std::string peer = std::string(CARVE_SOURCE_DIR) + "/tools/bench/train_peer.py";
+  nlohmann::json r = nlohmann::json::array();
+  r.push_back(bench_train_point(784, 1000, 100, steps, python, peer));
+  r.push_back(bench_train_point(784, 64, 32, steps * 5, python, peer));
+  if (format == "json") {
+    std::cout << r.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("carve bench train: a CAE step (sigmoid, tied, analytic penalty, SGD), {} threads\n\n",
+                           torch::get_num_threads());
+  const auto verdict = [](bool ok) { return ok ? "met" : "MISSED"; };
+  for (size_t k = 0; k < r.size(); ++k) {
+    const auto& p = r[k];
+    std::cout << fmt::format("{} -> {}, batch {}: carve {:.3f} ms/step ({:.0f} examples/s)", p["inputs"].get<int64_t>(),
+                             p["hidden"].get<int64_t>(), p["batch"].get<int64_t>(), p["carve_ms"].get<double>(),
+                             p["carve_examples_per_s"].get<double>());
+    if (p.contains("python_ms")) {
+      std::cout << fmt::format(", python {:.3f} ms/step ({:.0f} examples/s)", p["python_ms"].get<double>(),
+                               p["python_examples_per_s"].get<double>());
+    }
+    std::cout << fmt::format("\n  six products at {:.1f} GFLOP/s (sgemm measured now): {:.3f} ms\n",
+                             p["sgemm_gflops"].get<double>(), p["roofline_ms"].get<double>());
+    const double goal = k == 0 ? 1.2 : 3.0;
+    if (p.contains("carve_over_python")) {
+      std::cout << fmt::format("  carve / python throughput   {:>6.2f}x   goal >= {:.1f}x   {}\n",
+                               p["carve_over_python"].get<double>(), goal, verdict(p["carve_over_python"].get<double>() >= goal));
+    }
+    if (k == 0) {
+      std::cout << fmt::format("  fraction of the roofline    {:>6.1f}%   goal >= 90%   {}\n",
+                               100 * p["roofline_fraction"].get<double>(), verdict(p["roofline_fraction"].get<double>() >= 0.9));
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 int bench_data(int64_t repeats, const std::string& format) {
   if (repeats <= 0) throw UsageError(fmt::format("--repeats must be positive, got {}", repeats));
   const std::string dir = "/usr/share/datasets/fashion-mnist";
@@ -239,6 +343,13 @@ void add_bench_commands(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   penalty->callback([&action, a] { action = [a] { return bench_penalty(*a); }; });
+
+  auto* train = bench->add_subcommand("train", "CAE training throughput beside a PyTorch script and the GEMM roofline");
+  auto t = std::make_shared<std::tuple<int64_t, bool, std::string>>(200, false, "table");
+  train->add_option("--steps", std::get<0>(*t), "timed steps (median)")->capture_default_str();
+  train->add_flag("--no-python", std::get<1>(*t), "skip the Python peer");
+  train->add_option("--format", std::get<2>(*t), "table or json")->check(CLI::IsMember({"table", "json"}));
+  train->callback([&action, t] { action = [t] { return bench_train(std::get<0>(*t), std::get<1>(*t), std::get<2>(*t)); }; });
 
   auto* data = bench->add_subcommand("data", "loading Fashion-MNIST beside zcat of the same files");
   auto d = std::make_shared<std::pair<int64_t, std::string>>(5, "table");

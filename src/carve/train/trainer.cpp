@@ -115,6 +115,57 @@ void progress_bar(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, do
 
 }  // namespace
 
+void clear_gradients(const std::vector<torch::Tensor>& params) {
+  for (auto p : params) p.mutable_grad() = torch::Tensor();
+}
+
+ContractivePenalty contractive_penalty(const ExperimentSpec& spec) {
+  const auto& reg = spec.regularizers;
+  return ContractivePenalty(ContractiveOptions()
+                                .method(reg.contractive_method)
+                                .projections(reg.contractive_projections)
+                                .projection(reg.contractive_projection));
+}
+
+BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const ContractivePenalty& contractive,
+                        const torch::Tensor& x) {
+  const auto& reg = spec.regularizers;
+  const auto xin = corrupt(spec.corruption, x);
+  // One forward pass serves the reconstruction and the penalties.
+  const auto pass = reg.contractive > 0 ? contractive.make_pass(ae, xin) : EncoderPass::of(ae, xin);
+  const auto& h = pass.code();
+  const auto recon = ae.reconstruction_loss(x, h);  // the clean input is the target
+  const auto zero = torch::zeros({}, recon.options());
+  torch::Tensor wd = zero, cae = zero, cah = zero, sparse = zero;
+  if (reg.weight_decay > 0) {
+    wd = ae.weight.pow(2).sum();
+    if (!spec.model.tied) wd = wd + ae.decoder_weight.pow(2).sum();
+  }
+  if (reg.contractive > 0) cae = contractive(ae, pass).value;
+  if (reg.higher_order > 0) {
+    HigherOrderOptions options;
+    options.sigma(reg.higher_order_sigma).corruptions(reg.higher_order_corruptions);
+    cah = higher_order_penalty(ae, xin, options, &pass);
+  }
+  if (reg.sparsity > 0) {
+    if (reg.sparsity_kind == "l1") {
+      sparse = h.abs().sum(1).mean();
+    } else {
+      // KL(rho || rho_hat_j) summed over hidden units, rho_hat_j the batch-mean activation.
+      const double rho = reg.sparsity_target;
+      const auto rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6);
+      sparse = (rho * torch::log(rho / rho_hat) + (1 - rho) * torch::log((1 - rho) / (1 - rho_hat))).sum();
+    }
+  }
+  // Only the terms in use enter the graph: each zero-weight term would cost two autograd nodes.
+  auto loss = recon;
+  for (auto [weight, term] : {std::pair{reg.weight_decay, wd}, {reg.contractive, cae}, {reg.higher_order, cah},
+                              {reg.sparsity, sparse}}) {
+    if (weight > 0) loss = loss + weight * term;
+  }
+  return {loss, torch::stack({recon, wd, cae, cah, sparse, loss}).detach().to(torch::kFloat64)};
+}
+
 std::string default_run_directory(const ExperimentSpec& spec) { return (fs::path("runs") / spec.name).string(); }
 
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
@@ -179,12 +230,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
                     .nesterov(spec.optimizer.nesterov));
   }
   const auto& reg = spec.regularizers;
-  const ContractivePenalty contractive(ContractiveOptions()
-                                           .method(reg.contractive_method)
-                                           .projections(reg.contractive_projections)
-                                           .projection(reg.contractive_projection));
-  HigherOrderOptions higher_order;
-  higher_order.sigma(reg.higher_order_sigma).corruptions(reg.higher_order_corruptions);
+  const auto contractive = contractive_penalty(spec);
 
   // State that a checkpoint carries.
   int64_t first_epoch = 0, best_epoch = -1, bad_epochs = 0;
@@ -242,37 +288,14 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     for (int64_t step = 0; step < steps; ++step) {
       const auto idx = order.slice(0, step * batch, std::min(n, (step + 1) * batch));
       const auto x = train_x.index_select(0, idx);
-      const auto xin = corrupt(spec.corruption, x);
-      optimizer->zero_grad();
-      const auto pass = reg.contractive > 0 ? contractive.make_pass(*ae, xin) : EncoderPass::of(*ae, xin);
-      const auto& h = pass.code();
-      const auto recon = ae->reconstruction_loss(x, h);
-      auto zero = torch::zeros({}, recon.options());
-      torch::Tensor wd = zero, cae = zero, cah = zero, sparse = zero;
-      if (reg.weight_decay > 0) {
-        wd = ae->weight.pow(2).sum();
-        if (!spec.model.tied) wd = wd + ae->decoder_weight.pow(2).sum();
-      }
-      if (reg.contractive > 0) cae = contractive(*ae, pass).value;
-      if (reg.higher_order > 0) cah = higher_order_penalty(*ae, xin, higher_order, &pass);
-      if (reg.sparsity > 0) {
-        if (reg.sparsity_kind == "l1") {
-          sparse = h.abs().sum(1).mean();
-        } else {
-          const double rho = reg.sparsity_target;
-          const auto rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6);
-          sparse = (rho * torch::log(rho / rho_hat) + (1 - rho) * torch::log((1 - rho) / (1 - rho_hat))).sum();
-        }
-      }
-      const auto loss = recon + reg.weight_decay * wd + reg.contractive * cae + reg.higher_order * cah +
-                        reg.sparsity * sparse;
-      const auto terms = torch::stack({recon, wd, cae, cah, sparse, loss}).detach().to(torch::kFloat64);
+      clear_gradients(params);
+      const auto [loss, terms] = training_loss(*ae, spec, contractive, x);
       if (!torch::isfinite(terms).all().item<bool>()) {
         if (tty) std::fprintf(stderr, "\n");
         throw TrainingError(fmt::format(
             "epoch {}, step {}: the loss is {} (reconstruction {}, contractive {}); stopped, the last "
-            "checkpoint ({}) is intact", epoch + 1, step + 1, loss.item<double>(), recon.item<double>(),
-            cae.item<double>(), fs::exists(checkpoint_path) ? checkpoint_path.string() : "none yet"));
+            "checkpoint ({}) is intact", epoch + 1, step + 1, terms[5].item<double>(), terms[0].item<double>(),
+            terms[2].item<double>(), fs::exists(checkpoint_path) ? checkpoint_path.string() : "none yet"));
       }
       sums += terms;
       loss.backward({}, c10::nullopt, false, params);

@@ -24,6 +24,8 @@
 #include <string>
 
 #include "carve/config/experiment.h"
+#include "carve/penalty/contractive.h"
+#include "models/autoencoder.h"
 
 namespace carve {
 
@@ -49,6 +51,21 @@ struct RunResult {
 };
 
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
+
+// The loss of one batch x under `spec` (corruption, reconstruction, every regularizer), what a
+// training step differentiates. terms = [reconstruction, weight decay, contractive, higher
+// order, sparsity, total], unweighted except the total.
+struct BatchLoss {
+  torch::Tensor loss;
+  torch::Tensor terms;  // float64 [6], detached
+};
+BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const ContractivePenalty& contractive,
+                        const torch::Tensor& x);
+// Sets the gradients to undefined rather than zero, so that the next backward writes them
+// directly: two fewer passes over every weight per step than zeroing and accumulating.
+void clear_gradients(const std::vector<torch::Tensor>& params);
+// The contractive penalty a spec asks for.
+ContractivePenalty contractive_penalty(const ExperimentSpec& spec);
 
 // The default run directory of an experiment.
 std::string default_run_directory(const ExperimentSpec& spec);
