@@ -28,6 +28,15 @@ TEST(Experiment, MinimalFileTakesDocumentedDefaults) {
   EXPECT_EQ(to_yaml(parse_experiment(to_yaml(s), "resolved.yaml")), to_yaml(s));
 }
 
+TEST(Experiment, AnalysisBlockIsReadAndResolved) {
+  const auto s = parse_experiment(std::string(kMinimal) + "analysis: {points: 7, radii: [0.5, 2]}\n", "t.yaml");
+  EXPECT_TRUE(s.analysis.enabled);
+  EXPECT_EQ(s.analysis.points, 7);
+  EXPECT_EQ(s.analysis.radii, (std::vector<double>{0.5, 2}));
+  EXPECT_EQ(to_yaml(parse_experiment(to_yaml(s), "r.yaml")), to_yaml(s));
+  EXPECT_FALSE(parse_experiment(kMinimal, "t.yaml").analysis.enabled);
+}
+
 TEST(Experiment, OverridesApplyAndSweepsExpand) {
   const auto s = parse_experiment(std::string(kMinimal) + "sweep:\n  regularizers.contractive.weight: [0.1, 0.2]\n"
                                   "  corruption.level: [0, 0.1, 0.2]\n",
@@ -85,6 +94,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "exp.yaml:3:21: model.activation: unknown value 'sigmod' (expected one of: sigmoid, tanh, softplus, relu, linear); did you mean 'sigmoid'?"},
         BadCase{"DuplicateKey", "name: x\ndata: {dataset: mnist}\nmodel: {hidden: 5}\nmodel: {hidden: 7}\n",
                 "exp.yaml:4:1: duplicate key 'model' (first at line 3)"},
+        BadCase{"AnalysisRadii", "name: x\ndata: {dataset: mnist}\nanalysis: {radii: [1, -2]}\n",
+                "exp.yaml:3:19: analysis.radii: expected positive numbers, got '-2'"},
+        BadCase{"AnalysisUnknownKey", "name: x\ndata: {dataset: mnist}\nanalysis: {pionts: 5}\n",
+                "exp.yaml:3:12: unknown key 'pionts' in analysis (did you mean 'points'?)"},
         BadCase{"YamlSyntax", "name: x\ndata: {dataset: mnist\n", "exp.yaml:3:1: YAML syntax error"},
         BadCase{"NotAMapping", "name: x\ndata: mnist\n", "exp.yaml:2:7: data must be a mapping"},
         BadCase{"Inconsistent", "name: x\ndata: {dataset: mnist}\nmodel: {decoder_activation: linear, loss: cross_entropy}\n",

@@ -10,6 +10,8 @@
 #include "carve/config/experiment.h"
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
+#include "carve/report/analysis.h"
+#include "carve/train/run_dir.h"
 #include "carve/train/sweep.h"
 #include "commands.h"
 #include "models/autoencoder.h"
@@ -19,35 +21,9 @@ namespace carve::cli {
 namespace {
 
 int export_run(const std::string& run_dir, std::string out) {
-  namespace fs = std::filesystem;
-  const fs::path dir(run_dir);
-  if (!fs::exists(dir / "config.yaml") || !fs::exists(dir / "checkpoint.pt")) {
-    throw UsageError(fmt::format("{}: not a run directory (no config.yaml and checkpoint.pt)", run_dir));
-  }
-  std::ifstream in(dir / "config.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto spec = parse_experiment(text.str(), (dir / "config.yaml").string());
-  torch::serialize::InputArchive archive, model;
-  archive.load_from((dir / "checkpoint.pt").string());
-  archive.read("model", model);
-  torch::Tensor weight;
-  model.read("weight", weight);
-  AutoEncoder ae(AutoEncoderOptions(weight.size(1), spec.model.hidden)
-                     .activation(spec.model.activation)
-                     .decoder_activation(spec.model.decoder_activation)
-                     .tied(spec.model.tied)
-                     .loss(spec.model.loss));
-  ae->load(model);
-  // The run's exported encoder is its best epoch: use the best weights when recorded.
-  auto params = ae->parameters();
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor best;
-    if (archive.try_read("best_" + std::to_string(i), best)) params[i].copy_(best);
-  }
-  if (out.empty()) out = (dir / "encoder.pt").string();
-  save_encoder(*ae, spec.model.type, out);
+  const auto run = load_run(run_dir);
+  if (out.empty()) out = (std::filesystem::path(run_dir) / "encoder.pt").string();
+  save_encoder(*run.model, run.spec.model.type, out);
   std::cout << "wrote " << out << "\n";
   return 0;
 }
@@ -94,6 +70,39 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
       const auto points = sweep_points(spec);
       if (!spec.sweep.empty()) std::cout << fmt::format(" ({} sweep points)", points.size());
       std::cout << "\n" << to_yaml(spec);
+      return 0;
+    };
+  });
+
+  struct AnalyzeArgs {
+    std::vector<std::string> dirs;
+    std::string out = "runs/compare";
+    AnalysisOptions options;
+  };
+  auto an = std::make_shared<AnalyzeArgs>();
+  auto* analyze = app.add_subcommand("analyze", "contraction curves, Jacobian spectra, activations, filters and training "
+                                                "curves of a run, as CSV and PNG, with RUN_DIR/report.md");
+  analyze->add_option("run_dir", an->dirs, "run directory")->required()->expected(1);
+  analyze->add_option("--points", an->options.points, "evaluation points")->capture_default_str();
+  analyze->add_option("--radii", an->options.radii, "radii of the contraction curve")->delimiter(',');
+  analyze->add_option("--seed", an->options.seed, "seed of the random directions")->capture_default_str();
+  analyze->callback([&action, an] {
+    action = [an] {
+      analyze_run(an->dirs.front(), an->options);
+      std::cout << "wrote " << an->dirs.front() << "/analysis/ and " << an->dirs.front() << "/report.md\n";
+      return 0;
+    };
+  });
+  auto cm = std::make_shared<AnalyzeArgs>();
+  auto* compare = app.add_subcommand("compare", "overlay the curves of several runs and tabulate their metrics");
+  compare->add_option("run_dirs", cm->dirs, "run directories (two or more)")->required();
+  compare->add_option("--out", cm->out, "output directory")->capture_default_str();
+  compare->add_option("--points", cm->options.points, "evaluation points (for runs not analyzed yet)");
+  compare->add_option("--radii", cm->options.radii, "radii (for runs not analyzed yet)")->delimiter(',');
+  compare->callback([&action, cm] {
+    action = [cm] {
+      compare_runs(cm->dirs, cm->out, cm->options);
+      std::cout << "wrote " << cm->out << "/compare.md and its figures\n";
       return 0;
     };
   });

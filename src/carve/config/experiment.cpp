@@ -245,8 +245,26 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   read_model(r, s);
   read_regularizers(r, s);
   read_rest(r, s);
-  // analysis: belongs to the analysis tools; accepted here so that files can carry it.
-  r.node("analysis");
+  if (r.has("analysis") || r.node("analysis").IsDefined()) {
+    auto a = r.map("analysis");
+    s.analysis.enabled = a.get<bool>("enabled", true);
+    s.analysis.points = a.get<int64_t>("points", 100);
+    positive(a, "points", static_cast<double>(s.analysis.points));
+    s.analysis.seed = a.get<uint64_t>("seed", 0);
+    const auto radii = a.node("radii");
+    if (radii.IsDefined() && !radii.IsNull()) {
+      if (!radii.IsSequence() || radii.size() == 0) a.fail("radii", "expected a non-empty list of positive numbers");
+      s.analysis.radii.clear();
+      for (const auto& v : radii) {
+        double d = 0;
+        if (!v.IsScalar() || !YAML::convert<double>::decode(v, d) || !(d > 0)) {
+          a.fail("radii", fmt::format("expected positive numbers, got '{}'", v.IsScalar() ? v.Scalar() : "a collection"));
+        }
+        s.analysis.radii.push_back(d);
+      }
+    }
+    a.finish();
+  }
   {
     auto sweep = r.node("sweep");
     if (sweep.IsDefined() && !sweep.IsNull()) {
@@ -376,6 +394,13 @@ std::string to_yaml(const ExperimentSpec& s) {
     << YAML::Key << "patience" << YAML::Value << t.patience << YAML::Key << "min_delta" << YAML::Value << t.min_delta
     << YAML::Key << "saturation_threshold" << YAML::Value << t.saturation_threshold
     << YAML::Key << "metric_examples" << YAML::Value << t.metric_examples << YAML::EndMap;
+  if (s.analysis.enabled) {
+    e << YAML::Key << "analysis" << YAML::Value << YAML::BeginMap
+      << YAML::Key << "enabled" << YAML::Value << true
+      << YAML::Key << "points" << YAML::Value << s.analysis.points
+      << YAML::Key << "radii" << YAML::Value << YAML::Flow << s.analysis.radii
+      << YAML::Key << "seed" << YAML::Value << s.analysis.seed << YAML::EndMap;
+  }
   if (!s.sweep.empty()) {
     e << YAML::Key << "sweep" << YAML::Value << YAML::BeginMap;
     for (const auto& a : s.sweep) {

@@ -81,6 +81,14 @@ struct TrainingSpec {
   int64_t metric_examples = 1000;  // valid examples used for the Jacobian-norm and saturation
 };
 
+// The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).
+struct AnalysisSpec {
+  bool enabled = false;
+  int64_t points = 100;
+  std::vector<double> radii{0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12};
+  uint64_t seed = 0;
+};
+
 struct SweepAxis {
   std::string key;                  // a dotted key path
   std::vector<std::string> values;  // YAML scalars
@@ -99,6 +107,7 @@ struct ExperimentSpec {
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
   TrainingSpec training;
+  AnalysisSpec analysis;
   std::vector<SweepAxis> sweep;
   std::vector<std::string> overrides;  // the --set assignments applied
 };

@@ -8,6 +8,7 @@
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
+#include "carve/report/analysis.h"
 
 namespace carve {
 
@@ -29,9 +30,27 @@ std::string sweep_point_name(const std::vector<std::string>& point) {
   return name;
 }
 
+namespace {
+
+// Runs one experiment, then its analysis when the file asks for one.
+RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
+  auto result = run_experiment(spec, options);
+  if (spec.analysis.enabled && !result.summary.is_null()) {
+    AnalysisOptions a;
+    a.points = spec.analysis.points;
+    a.radii = spec.analysis.radii;
+    a.seed = spec.analysis.seed;
+    analyze_run(result.directory, a);
+    std::printf("analysis: %s/report.md\n", result.directory.c_str());
+  }
+  return result;
+}
+
+}  // namespace
+
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
   const auto spec = load_experiment(file, overrides);
-  if (spec.sweep.empty()) return run_experiment(spec, options);
+  if (spec.sweep.empty()) return run_one(spec, options);
 
   const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
   if (fs::exists(base) && !options.resume && !options.force) {
@@ -62,7 +81,7 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
       std::ifstream(summary_path) >> summary;  // finished before the interruption
     } else {
       o.resume = options.resume && fs::exists(fs::path(o.out) / "checkpoint.pt");
-      summary = run_experiment(point_spec, o).summary;
+      summary = run_one(point_spec, o).summary;
       if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
     }
     done.push_back({sweep_point_name(points[i]), summary});

@@ -1,5 +1,7 @@
 #include "carve/train/trainer.h"
 
+#include "carve/train/run_dir.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -174,15 +176,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   if (spec.threads > 0) torch::set_num_threads(static_cast<int>(spec.threads));
 
   // Everything that can fail on bad input happens before the run directory exists.
-  const auto source = load_dataset(spec.data.dataset, spec.data.dir);
-  SplitOptions so;
-  so.train = spec.data.train;
-  so.valid = spec.data.valid;
-  so.test = spec.data.test;
-  so.seed = spec.seed;
-  so.shuffle = spec.data.shuffle;
-  so.stratify = spec.data.stratify;
-  const auto splits = make_splits(source, so);
+  const auto splits = load_run_splits(spec);
   const auto train_x = splits.train.flat().to(device);
   const auto valid_x = splits.valid.size() > 0 ? splits.valid.flat().to(device) : torch::Tensor();
   const auto metric_x = (valid_x.defined() ? valid_x : train_x).slice(0, 0, spec.training.metric_examples);

@@ -1,0 +1,302 @@
+#include "carve/report/analysis.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "carve/data/file_bytes.h"
+#include "carve/error.h"
+#include "carve/metrics/geometry.h"
+#include "carve/report/images.h"
+#include "carve/train/run_dir.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+void write_text(const fs::path& path, const std::string& text) {
+  data::write_file_bytes(path.string(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+// A numeric CSV with a header: column name -> values.
+std::vector<std::pair<std::string, std::vector<double>>> read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw DataError(fmt::format("{}: no such file", path.string()));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::pair<std::string, std::vector<double>>> cols;
+  std::stringstream header(line);
+  for (std::string name; std::getline(header, name, ',');) cols.push_back({name, {}});
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    size_t c = 0;
+    for (std::string cell; std::getline(row, cell, ',') && c < cols.size(); ++c) {
+      cols[c].second.push_back(cell.empty() || cell == "nan" ? std::nan("") : std::stod(cell));
+    }
+  }
+  return cols;
+}
+
+const std::vector<double>& column(const std::vector<std::pair<std::string, std::vector<double>>>& csv,
+                                  const std::string& name) {
+  for (const auto& [n, v] : csv) {
+    if (n == name) return v;
+  }
+  throw DataError(fmt::format("no column '{}'", name));
+}
+
+json series(const std::string& label, const std::vector<double>& x, const std::vector<double>& y) {
+  json xs = json::array(), ys = json::array();
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) continue;  // e.g. no validation split
+    xs.push_back(x[i]);
+    ys.push_back(y[i]);
+  }
+  return {{"label", label}, {"x", xs}, {"y", ys}};
+}
+
+json figure(const fs::path& out, const std::string& title, const std::string& xlabel, const std::string& ylabel,
+            json list, bool logx = false, bool logy = false, const std::string& kind = "lines") {
+  return {{"out", out.string()}, {"title", title}, {"xlabel", xlabel}, {"ylabel", ylabel}, {"series", list},
+          {"logx", logx}, {"logy", logy}, {"kind", kind}, {"width", 800}, {"height", 500}};
+}
+
+void plot(const json& figures, const fs::path& work, const AnalysisOptions& o) {
+  const auto spec = work / "figures.json";
+  write_text(spec, figures.dump());
+  const std::string plotter =
+      o.plotter.empty() ? (fs::path(CARVE_SOURCE_DIR) / "tools" / "plot" / "carve_plot.py").string() : o.plotter;
+  const std::string command = fmt::format("'{}' '{}' '{}' 2> '{}'", o.python, plotter, spec.string(),
+                                          (work / "plot.log").string());
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream log(work / "plot.log");
+    std::string last, line;
+    while (std::getline(log, line)) if (!line.empty()) last = line;
+    throw std::runtime_error(fmt::format("plotting failed ({}): {}", command, last));
+  }
+  fs::remove(spec);
+  fs::remove(work / "plot.log");
+}
+
+// Tiles for a flat vector of `inputs` values: square images when possible.
+std::vector<int64_t> tile_shape(int64_t inputs) {
+  const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(inputs))));
+  return side * side == inputs ? std::vector<int64_t>{side, side} : std::vector<int64_t>{1, inputs};
+}
+
+std::string run_label(const std::string& dir) {
+  const auto p = fs::path(dir).lexically_normal();
+  return p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
+}
+
+}  // namespace
+
+json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
+  if (o.points <= 0) throw UsageError(fmt::format("--points must be positive, got {}", o.points));
+  for (double r : o.radii) {
+    if (!(r > 0)) throw UsageError(fmt::format("radii must be positive, got {}", r));
+  }
+  auto run = load_run(run_dir);
+  auto& ae = *run.model;
+  ae.eval();
+  const auto splits = load_run_splits(run.spec);
+  const Dataset& eval = splits.valid.size() > 0 ? splits.valid : splits.test.size() > 0 ? splits.test : splits.train;
+  const std::string eval_name = splits.valid.size() > 0 ? "validation" : splits.test.size() > 0 ? "test" : "training";
+  const auto x = eval.flat().slice(0, 0, o.points);
+  const fs::path out = fs::path(run_dir) / "analysis";
+  fs::create_directories(out);
+  const std::string name = run_label(run_dir);  // sweep points share the spec's name
+
+  torch::manual_seed(o.seed);
+  const auto curve = contraction_curve(ae, x, o.radii);
+  {
+    std::string csv = "radius";
+    for (size_t l = 0; l < curve.ratio.size(); ++l) csv += fmt::format(",layer_{}", l + 1);
+    csv += "\n";
+    for (size_t i = 0; i < curve.radii.size(); ++i) {
+      csv += fmt::format("{}", curve.radii[i]);
+      for (const auto& layer : curve.ratio) csv += fmt::format(",{:.9g}", layer[i]);
+      csv += "\n";
+    }
+    write_text(out / "contraction.csv", csv);
+  }
+  const auto spectrum = jacobian_spectrum(ae, x);
+  {
+    std::string csv = "index,mean,std\n";
+    const auto sd = spectrum.values.std(0);
+    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) {
+      csv += fmt::format("{},{:.9g},{:.9g}\n", i + 1, spectrum.mean[i].item<double>(), sd[i].item<double>());
+    }
+    write_text(out / "spectrum.csv", csv);
+  }
+  const auto hist = activation_histogram(ae, eval.flat().slice(0, 0, run.spec.training.metric_examples));
+  int64_t total = 0;
+  for (auto c : hist.counts) total += c;
+  {
+    std::string csv = "bin_low,bin_high,count,fraction\n";
+    for (size_t i = 0; i < hist.counts.size(); ++i) {
+      csv += fmt::format("{:.6g},{:.6g},{},{:.9g}\n", hist.edges[i], hist.edges[i + 1], hist.counts[i],
+                         static_cast<double>(hist.counts[i]) / std::max<int64_t>(1, total));
+    }
+    write_text(out / "saturation.csv", csv);
+  }
+  // Filters and reconstructions.
+  auto shape = tile_shape(ae.options.inputs());
+  const int64_t shown = std::min<int64_t>(100, ae.options.hidden());
+  write_png((out / "filters.png").string(),
+            image_grid(ae.weight.detach().slice(0, 0, shown).reshape({shown, shape[0], shape[1]}), 10), 2);
+  {
+    torch::NoGradGuard no_grad;
+    const auto originals = x.slice(0, 0, 10);
+    const auto recon = ae.forward(originals);
+    const int64_t k = originals.size(0);
+    write_png((out / "reconstructions.png").string(),
+              image_grid(torch::cat({originals, recon}).reshape({2 * k, shape[0], shape[1]}), k, false), 2);
+  }
+
+  json figures = json::array();
+  {
+    json list = json::array();
+    for (size_t l = 0; l < curve.ratio.size(); ++l) {
+      list.push_back(series(curve.ratio.size() > 1 ? fmt::format("{} layer {}", name, l + 1) : name, curve.radii, curve.ratio[l]));
+    }
+    figures.push_back(figure(out / "contraction.png", fmt::format("Contraction ratio ({} {} points)", x.size(0), eval_name),
+                             "radius r of the sphere around x0", "mean ||f(x1) - f(x0)|| / ||x1 - x0||", list, true));
+  }
+  {
+    std::vector<double> idx, mean;
+    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) idx.push_back(i + 1), mean.push_back(spectrum.mean[i].item<double>());
+    figures.push_back(figure(out / "spectrum.png",
+                             fmt::format("Singular values of J_f(x), mean over {} points ({:.1f} above 1% of the largest)",
+                                         x.size(0), spectrum.mean_count_above),
+                             "rank", "singular value", json::array({series(name, idx, mean)}), false, true));
+  }
+  {
+    std::vector<double> lo(hist.edges.begin(), hist.edges.end() - 1), frac;
+    for (auto c : hist.counts) frac.push_back(static_cast<double>(c) / std::max<int64_t>(1, total));
+    figures.push_back(figure(out / "activations.png", "Hidden activations", "activation h", "fraction of activations",
+                             json::array({series(name, lo, frac)}), false, false, "bars"));
+  }
+  const auto metrics = read_csv(fs::path(run_dir) / "metrics.csv");
+  const auto& epoch = column(metrics, "epoch");
+  figures.push_back(figure(out / "training-loss.png", "Training curves", "epoch", "per-example loss",
+                           json::array({series("training loss", epoch, column(metrics, "loss")),
+                                        series("training reconstruction", epoch, column(metrics, "reconstruction")),
+                                        series("validation reconstruction", epoch, column(metrics, "valid_reconstruction"))})));
+  figures.push_back(figure(out / "training-jacobian.png", "Mean Jacobian norm during training", "epoch",
+                           "mean ||J_f(x)||_F", json::array({series(name, epoch, column(metrics, "jacobian_fro"))})));
+  figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
+                           "fraction of saturated hidden units", json::array({series(name, epoch, column(metrics, "saturation"))})));
+  plot(figures, out, o);
+
+  json summary_json;
+  if (fs::exists(fs::path(run_dir) / "summary.json")) std::ifstream(fs::path(run_dir) / "summary.json") >> summary_json;
+  json a{{"run", run_dir},
+         {"points", x.size(0)},
+         {"evaluation_split", eval_name},
+         {"seed", o.seed},
+         {"radii", curve.radii},
+         {"contraction_ratio", curve.ratio},
+         {"spectrum_mean", std::vector<double>(spectrum.mean.data_ptr<double>(), spectrum.mean.data_ptr<double>() + spectrum.mean.numel())},
+         {"singular_values_above_1pct", spectrum.mean_count_above}};
+  write_text(out / "analysis.json", a.dump(2) + "\n");
+
+  // report.md: readable on its own, pictures beside their captions.
+  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} → {} {} units, {} weights · ", name,
+                               run.spec.file, run.spec.data.dataset, ae.options.inputs(), ae.options.hidden(),
+                               to_string(ae.options.activation()), run.spec.model.tied ? "tied" : "untied");
+  const auto& g = run.spec.regularizers;
+  std::vector<std::string> regs;
+  if (g.weight_decay > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay));
+  if (g.contractive > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive, to_string(g.contractive_method)));
+  if (g.higher_order > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order, g.higher_order_sigma));
+  if (g.sparsity > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity, g.sparsity_kind));
+  if (run.spec.corruption.type != "none") regs.push_back(fmt::format("{} corruption {}", run.spec.corruption.type, run.spec.corruption.level));
+  md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
+  md += "\n\n## Summary\n\n| metric | value |\n|---|---:|\n";
+  if (summary_json.is_object()) {
+    for (const auto& [k, v] : summary_json["best"].items()) md += fmt::format("| best {} | {} |\n", k, v.dump());
+    md += fmt::format("| best epoch | {} of {} |\n", summary_json["best_epoch"].dump(), summary_json["epochs_run"].dump());
+  }
+  md += fmt::format("| singular values above 1% of the largest (mean over {} points) | {:.1f} |\n", x.size(0), spectrum.mean_count_above);
+  md += fmt::format("| contraction ratio at r = {} / r = {} | {:.4g} / {:.4g} |\n", curve.radii.front(), curve.radii.back(),
+                    curve.ratio.back().front(), curve.ratio.back().back());
+  md += "\nPer-epoch numbers: [metrics.csv](metrics.csv); configuration: [config.yaml](config.yaml).\n\n";
+  md += "## Contraction\n\nMean ratio of distances in feature space and input space between a " + eval_name +
+        " point x0 and a point x1 drawn on the sphere of radius r around it ([csv](analysis/contraction.csv)). "
+        "A contractive encoder keeps the ratio low at small radii.\n\n![contraction](analysis/contraction.png)\n\n";
+  md += "## Jacobian spectrum\n\nSingular values of J_f(x) from the exact (autograd) Jacobian, sorted and averaged over "
+        "points ([csv](analysis/spectrum.csv)). A CAE keeps a few large ones, the directions of the data manifold, and "
+        "contracts the rest.\n\n![spectrum](analysis/spectrum.png)\n\n";
+  md += "## Hidden activations\n\nHistogram of the hidden activations ([csv](analysis/saturation.csv)); mass near 0 and 1 "
+        "is saturation.\n\n![activations](analysis/activations.png)\n\n";
+  md += "## Filters and reconstructions\n\nThe first 100 encoder weight rows, each scaled to its own range:\n\n"
+        "![filters](analysis/filters.png)\n\nEvaluation examples (top) and their reconstructions (bottom):\n\n"
+        "![reconstructions](analysis/reconstructions.png)\n\n";
+  md += "## Training\n\n![loss](analysis/training-loss.png)\n\n![jacobian](analysis/training-jacobian.png)\n\n"
+        "![saturation](analysis/training-saturation.png)\n";
+  write_text(fs::path(run_dir) / "report.md", md);
+  return a;
+}
+
+void compare_runs(const std::vector<std::string>& run_dirs, const std::string& out_dir, const AnalysisOptions& o) {
+  if (run_dirs.size() < 2) throw UsageError("compare needs at least two run directories");
+  const fs::path out(out_dir);
+  fs::create_directories(out);
+  json contraction = json::array(), spectrum = json::array(), valid = json::array(), jac = json::array();
+  std::string md = "# Comparison\n\n| run | best valid rec. | test rec. | mean ‖J‖_F | SAT | σ above 1% | ratio at smallest r |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|\n";
+  std::string csv = "run,valid_reconstruction,test_reconstruction,jacobian_fro_mean,saturation,singular_values_above_1pct,contraction_at_smallest_radius\n";
+  for (const auto& dir : run_dirs) {
+    const auto label = run_label(dir);
+    const fs::path a = fs::path(dir) / "analysis" / "analysis.json";
+    json analysis;
+    if (fs::exists(a)) {
+      std::ifstream(a) >> analysis;
+    } else {
+      analysis = analyze_run(dir, o);
+    }
+    const auto c = read_csv(fs::path(dir) / "analysis" / "contraction.csv");
+    contraction.push_back(series(label, column(c, "radius"), c.back().second));
+    const auto s = read_csv(fs::path(dir) / "analysis" / "spectrum.csv");
+    spectrum.push_back(series(label, column(s, "index"), column(s, "mean")));
+    const auto m = read_csv(fs::path(dir) / "metrics.csv");
+    valid.push_back(series(label, column(m, "epoch"), column(m, "valid_reconstruction")));
+    jac.push_back(series(label, column(m, "epoch"), column(m, "jacobian_fro")));
+    json summary;
+    if (fs::exists(fs::path(dir) / "summary.json")) std::ifstream(fs::path(dir) / "summary.json") >> summary;
+    const auto get = [&](const char* k) {
+      return summary.is_object() && summary["best"].contains(k) && summary["best"][k].is_number()
+                 ? fmt::format("{:.4g}", summary["best"][k].get<double>()) : std::string("-");
+    };
+    const double first_ratio = analysis["contraction_ratio"].back()[0].get<double>();
+    md += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.4g} |\n", label, get("valid_reconstruction"),
+                      get("test_reconstruction"), get("jacobian_fro_mean"), get("saturation"),
+                      analysis["singular_values_above_1pct"].get<double>(), first_ratio);
+    csv += fmt::format("{},{},{},{},{},{},{}\n", label, get("valid_reconstruction"), get("test_reconstruction"),
+                       get("jacobian_fro_mean"), get("saturation"), analysis["singular_values_above_1pct"].get<double>(),
+                       first_ratio);
+  }
+  json figures = json::array();
+  figures.push_back(figure(out / "contraction.png", "Contraction ratio", "radius r of the sphere around x0",
+                           "mean ||f(x1) - f(x0)|| / ||x1 - x0||", contraction, true));
+  figures.push_back(figure(out / "spectrum.png", "Singular values of J_f(x), mean over points", "rank", "singular value",
+                           spectrum, false, true));
+  figures.push_back(figure(out / "valid-reconstruction.png", "Validation reconstruction", "epoch",
+                           "per-example reconstruction error", valid));
+  figures.push_back(figure(out / "jacobian.png", "Mean Jacobian norm during training", "epoch", "mean ||J_f(x)||_F", jac));
+  plot(figures, out, o);
+  md += "\n![contraction](contraction.png)\n\n![spectrum](spectrum.png)\n\n![valid](valid-reconstruction.png)\n\n"
+        "![jacobian](jacobian.png)\n";
+  write_text(out / "compare.md", md);
+  write_text(out / "compare.csv", csv);
+}
+
+}  // namespace carve

@@ -1,0 +1,38 @@
+// Analysis of a run, and comparison of runs, as CSV and PNG (carve analyze, carve compare).
+//
+// RUN_DIR/analysis/ receives:
+//   contraction.csv / .png   mean ||f(x1) - f(x0)|| / ||x1 - x0|| against the radius r, per layer
+//   spectrum.csv / .png      singular values of J_f(x) (exact, autograd), sorted, mean over points
+//   saturation.csv, activations.png   histogram of the hidden activations
+//   filters.png              the encoder's weight rows as an image grid
+//   reconstructions.png      evaluation examples (top row) and their reconstructions (bottom)
+//   training-*.png           curves from metrics.csv
+//   analysis.json            the numbers above in one place
+// and RUN_DIR/report.md links them with the run's summary.
+//
+// Points come from the run's validation split (else test, else train), the first `points`.
+// Plots are drawn by matplotlib (tools/plot/carve_plot.py); image grids are written directly.
+//
+//   carve::AnalysisOptions o; o.points = 100;
+//   carve::analyze_run("runs/cae", o);
+//   carve::compare_runs({"runs/ae", "runs/cae"}, "runs/compare", o);
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace carve {
+
+struct AnalysisOptions {
+  int64_t points = 100;
+  std::vector<double> radii{0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12};
+  uint64_t seed = 0;
+  std::string python = "/usr/bin/python3";
+  std::string plotter;  // default: the checkout's tools/plot/carve_plot.py
+};
+
+nlohmann::json analyze_run(const std::string& run_dir, const AnalysisOptions& options);
+void compare_runs(const std::vector<std::string>& run_dirs, const std::string& out_dir, const AnalysisOptions& options);
+
+}  // namespace carve

@@ -1,0 +1,58 @@
+#include "carve/train/run_dir.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "carve/data/catalog.h"
+#include "carve/error.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+LoadedRun load_run(const std::string& directory) {
+  const fs::path dir(directory);
+  if (!fs::exists(dir / "config.yaml") || !fs::exists(dir / "checkpoint.pt")) {
+    throw UsageError(fmt::format("{}: not a run directory (no config.yaml and checkpoint.pt)", directory));
+  }
+  std::ifstream in(dir / "config.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  LoadedRun run{directory, parse_experiment(text.str(), (dir / "config.yaml").string()), nullptr};
+  torch::serialize::InputArchive archive, model;
+  archive.load_from((dir / "checkpoint.pt").string());
+  archive.read("model", model);
+  torch::Tensor weight;
+  model.read("weight", weight);
+  const auto& m = run.spec.model;
+  run.model = AutoEncoder(AutoEncoderOptions(weight.size(1), m.hidden)
+                              .activation(m.activation)
+                              .decoder_activation(m.decoder_activation)
+                              .tied(m.tied)
+                              .loss(m.loss));
+  run.model->load(model);
+  // The run's result is its best epoch: use the best weights when recorded.
+  auto params = run.model->parameters();
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor best;
+    if (archive.try_read("best_" + std::to_string(i), best)) params[i].copy_(best);
+  }
+  return run;
+}
+
+Splits load_run_splits(const ExperimentSpec& spec) {
+  SplitOptions so;
+  so.train = spec.data.train;
+  so.valid = spec.data.valid;
+  so.test = spec.data.test;
+  so.seed = spec.seed;
+  so.shuffle = spec.data.shuffle;
+  so.stratify = spec.data.stratify;
+  return make_splits(load_dataset(spec.data.dataset, spec.data.dir), so);
+}
+
+}  // namespace carve
