@@ -20,6 +20,8 @@
 #include "carve/penalty/contractive.h"
 #include "commands.h"
 #include "models/autoencoder.h"
+#include "models/rbm.h"
+#include "carve/train/contrastive_divergence.h"
 #include "carve/penalty/higher_order.h"
 
 namespace carve::cli {
@@ -290,6 +292,59 @@ int bench_train(int64_t steps, bool no_python, const std::string& format) {
   return 0;
 }
 
+// carve bench rbm: one epoch of PCD-1 (784 -> 1000, batch 100, plain SGD at 0.1) beside
+// scikit-learn's BernoulliRBM doing the same on the same number of examples.
+int bench_rbm(int64_t examples, int64_t repeats, bool no_python, const std::string& format) {
+  if (examples <= 0 || repeats <= 0) throw UsageError("--examples and --repeats must be positive");
+  const int64_t visible = 784, hidden = 1000, batch = 100;
+  torch::manual_seed(0);
+  const auto x = torch::bernoulli(torch::full({examples, visible}, 0.2));
+  double best = 1e300;
+  for (int64_t r = 0; r < repeats; ++r) {
+    RBM rbm(RBMOptions(visible, hidden));
+    torch::optim::SGD opt(rbm->parameters(), torch::optim::SGDOptions(0.1));
+    ContrastiveDivergence cd(CDOptions().k(1).persistent(true));
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < examples; i += batch) {
+      cd.accumulate(*rbm, x.slice(0, i, i + batch));
+      opt.step();
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  nlohmann::json j{{"visible", visible}, {"hidden", hidden}, {"batch", batch}, {"examples", examples},
+                   {"threads", torch::get_num_threads()}, {"carve_seconds", best},
+                   {"carve_examples_per_s", examples / best}};
+  if (!no_python) {
+    for (const char* dtype : {"float32", "float64"}) {
+      const std::string command = fmt::format("/usr/bin/python3 '{}/tools/bench/rbm_peer.py' --examples {} --repeats {} --threads {} --dtype {}",
+                                              CARVE_SOURCE_DIR, examples, repeats, torch::get_num_threads(), dtype);
+      FILE* pipe = popen(command.c_str(), "r");
+      std::string out;
+      for (int c; pipe && (c = fgetc(pipe)) != EOF;) out.push_back(static_cast<char>(c));
+      if (!pipe || pclose(pipe) != 0) throw std::runtime_error("the scikit-learn peer failed: " + command);
+      const auto py = nlohmann::json::parse(out);
+      j[std::string("sklearn_") + dtype + "_examples_per_s"] = py["examples_per_s"];
+      j[std::string("carve_over_sklearn_") + dtype] = py["seconds"].get<double>() / best;
+    }
+  }
+  if (format == "json") {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("carve bench rbm: one epoch of PCD-1, {} -> {}, batch {}, {} examples, {} threads\n\n"
+                           "carve (float32)                 {:>9.0f} examples/s\n",
+                           visible, hidden, batch, examples, torch::get_num_threads(), examples / best);
+  if (!no_python) {
+    for (const char* dtype : {"float32", "float64"}) {
+      const double ratio = j[std::string("carve_over_sklearn_") + dtype].get<double>();
+      std::cout << fmt::format("scikit-learn BernoulliRBM ({})  {:>9.0f} examples/s   carve / sklearn {:.2f}x   goal >= 3x   {}\n",
+                               dtype, j[std::string("sklearn_") + dtype + "_examples_per_s"].get<double>(), ratio,
+                               ratio >= 3 ? "met" : "MISSED");
+    }
+  }
+  return 0;
+}
+
 int bench_data(int64_t repeats, const std::string& format) {
   if (repeats <= 0) throw UsageError(fmt::format("--repeats must be positive, got {}", repeats));
   const std::string dir = "/usr/share/datasets/fashion-mnist";
@@ -350,6 +405,16 @@ void add_bench_commands(CLI::App& app, Action& action) {
   train->add_flag("--no-python", std::get<1>(*t), "skip the Python peer");
   train->add_option("--format", std::get<2>(*t), "table or json")->check(CLI::IsMember({"table", "json"}));
   train->callback([&action, t] { action = [t] { return bench_train(std::get<0>(*t), std::get<1>(*t), std::get<2>(*t)); }; });
+
+  auto* rbm = bench->add_subcommand("rbm", "RBM PCD-1 training throughput beside scikit-learn's BernoulliRBM");
+  auto rb = std::make_shared<std::tuple<int64_t, int64_t, bool, std::string>>(5000, 3, false, "table");
+  rbm->add_option("--examples", std::get<0>(*rb), "examples per epoch")->capture_default_str();
+  rbm->add_option("--repeats", std::get<1>(*rb), "epochs timed (best of)")->capture_default_str();
+  rbm->add_flag("--no-python", std::get<2>(*rb), "skip the scikit-learn peer");
+  rbm->add_option("--format", std::get<3>(*rb), "table or json")->check(CLI::IsMember({"table", "json"}));
+  rbm->callback([&action, rb] {
+    action = [rb] { return bench_rbm(std::get<0>(*rb), std::get<1>(*rb), std::get<2>(*rb), std::get<3>(*rb)); };
+  });
 
   auto* data = bench->add_subcommand("data", "loading Fashion-MNIST beside zcat of the same files");
   auto d = std::make_shared<std::pair<int64_t, std::string>>(5, "table");

@@ -1,0 +1,83 @@
+#include "models/rbm.h"
+
+#include <fmt/format.h>
+
+#include "carve/error.h"
+
+namespace carve {
+
+VisibleUnits parse_visible_units(const std::string& name) {
+  if (name == "binary") return VisibleUnits::binary;
+  if (name == "gaussian") return VisibleUnits::gaussian;
+  throw UsageError(fmt::format("unknown visible units '{}' (known: binary, gaussian)", name));
+}
+
+std::string to_string(VisibleUnits units) { return units == VisibleUnits::binary ? "binary" : "gaussian"; }
+
+RBMImpl::RBMImpl(RBMOptions options_) : options(std::move(options_)) { reset(); }
+
+void RBMImpl::reset() {
+  if (options.visible() <= 0 || options.hidden() <= 0) {
+    throw UsageError(fmt::format("RBM sizes must be positive, got visible={} hidden={}", options.visible(), options.hidden()));
+  }
+  weight = register_parameter("weight", torch::empty({options.hidden(), options.visible()}));
+  bias = register_parameter("bias", torch::empty({options.hidden()}));
+  visible_bias = register_parameter("visible_bias", torch::empty({options.visible()}));
+  reset_parameters();
+}
+
+void RBMImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  weight.normal_(0, options.init_std());
+  bias.zero_();
+  visible_bias.zero_();
+}
+
+torch::Tensor RBMImpl::hidden_probability(const torch::Tensor& v) const {
+  return torch::sigmoid(torch::nn::functional::linear(v, weight, bias));
+}
+
+torch::Tensor RBMImpl::visible_mean(const torch::Tensor& h) const {
+  const auto a = torch::nn::functional::linear(h, weight.t(), visible_bias);
+  return options.visible_units() == VisibleUnits::binary ? torch::sigmoid(a) : a;
+}
+
+namespace {
+// Bernoulli draws as uniform < p: LibTorch 1.13's bernoulli kernel draws element by element and
+// costs 4x more here (1.0 against 0.26 ms for 100 x 1000), a quarter of a PCD step.
+torch::Tensor bernoulli_of(const torch::Tensor& p) { return (torch::rand_like(p) < p).to(p.dtype()); }
+}  // namespace
+
+torch::Tensor RBMImpl::sample_hidden(const torch::Tensor& v) const { return bernoulli_of(hidden_probability(v)); }
+
+torch::Tensor RBMImpl::sample_visible(const torch::Tensor& h) const {
+  const auto mean = visible_mean(h);
+  return options.visible_units() == VisibleUnits::binary ? bernoulli_of(mean) : mean + torch::randn_like(mean);
+}
+
+torch::Tensor RBMImpl::free_energy(const torch::Tensor& v) const {
+  const auto hidden_term = torch::softplus(torch::nn::functional::linear(v, weight, bias)).sum(-1);
+  if (options.visible_units() == VisibleUnits::binary) return -torch::mv(v, visible_bias) - hidden_term;
+  return 0.5 * (v - visible_bias).pow(2).sum(-1) - hidden_term;
+}
+
+torch::Tensor RBMImpl::reconstruction_error(const torch::Tensor& v) const {
+  return (visible_mean(hidden_probability(v)) - v).pow(2).sum(-1).mean();
+}
+
+torch::Tensor RBMImpl::pseudo_log_likelihood(const torch::Tensor& v) const {
+  TORCH_CHECK(options.visible_units() == VisibleUnits::binary, "pseudo-likelihood needs binary visible units");
+  const auto vb = (v > 0.5).to(v.dtype());
+  const auto flip = torch::randint(0, v.size(1), {v.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(v.device()));
+  auto flipped = vb.clone();
+  const auto rows = torch::arange(v.size(0), flip.options());
+  flipped.index_put_({rows, flip}, 1 - vb.index({rows, flip}));
+  return (static_cast<double>(v.size(1)) * torch::log_sigmoid(free_energy(flipped) - free_energy(vb))).mean();
+}
+
+void RBMImpl::pretty_print(std::ostream& stream) const {
+  stream << fmt::format("carve::RBM(visible={}, hidden={}, {} visible units)", options.visible(), options.hidden(),
+                        to_string(options.visible_units()));
+}
+
+}  // namespace carve

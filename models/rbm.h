@@ -1,0 +1,70 @@
+// Restricted Boltzmann machine with binary hidden units and binary or Gaussian (unit-variance)
+// visible units. The energy is
+//   binary visible:    E(v, h) = -b.v - c.h - h^T W v
+//   Gaussian visible:  E(v, h) = |v - b|^2 / 2 - c.h - h^T W v   (standardize the data first)
+// with W [hidden, visible], c the hidden bias, b the visible bias. As an Encoder, its code is
+// p(h = 1 | v) = sigmoid(W v + c), so the contractive metrics and the TorchScript export apply
+// to it as to a sigmoid auto-encoder.
+//
+//   carve::RBM rbm(carve::RBMOptions(784, 500));
+//   auto h = rbm->hidden_probability(v);        // [B, 500]
+//   auto f = rbm->free_energy(v);               // [B]
+//
+// Registered names (the checkpoint format): weight, bias (hidden), visible_bias.
+// Initialisation (Hinton's practical guide, 2010): W ~ N(0, 0.01^2), biases 0.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "carve/nn/encoder.h"
+
+namespace carve {
+
+enum class VisibleUnits { binary, gaussian };
+VisibleUnits parse_visible_units(const std::string& name);
+std::string to_string(VisibleUnits units);
+
+struct RBMOptions {
+  RBMOptions(int64_t visible, int64_t hidden) : visible_(visible), hidden_(hidden) {}
+  TORCH_ARG(int64_t, visible);
+  TORCH_ARG(int64_t, hidden);
+  TORCH_ARG(VisibleUnits, visible_units) = VisibleUnits::binary;
+  TORCH_ARG(double, init_std) = 0.01;
+};
+
+class RBMImpl : public torch::nn::Cloneable<RBMImpl>, public Encoder {
+ public:
+  explicit RBMImpl(RBMOptions options);
+  void reset() override;
+  void reset_parameters();
+
+  torch::Tensor hidden_probability(const torch::Tensor& v) const;   // p(h = 1 | v)
+  torch::Tensor visible_mean(const torch::Tensor& h) const;         // E[v | h]
+  torch::Tensor sample_hidden(const torch::Tensor& v) const;        // torch's global generator
+  torch::Tensor sample_visible(const torch::Tensor& h) const;
+  // F(v) = -log sum_h exp(-E(v, h)), per example.
+  torch::Tensor free_energy(const torch::Tensor& v) const;
+  // Mean squared error of the mean-field reconstruction E[v | p(h | v)], summed over inputs.
+  torch::Tensor reconstruction_error(const torch::Tensor& v) const;
+  // Stochastic pseudo-log-likelihood (binary visible): V log sigmoid(F(v~) - F(v)), v~ being v
+  // with one random input flipped per example; mean over the batch (as scikit-learn's RBM).
+  torch::Tensor pseudo_log_likelihood(const torch::Tensor& v) const;
+
+  void pretty_print(std::ostream& stream) const override;
+
+  // Encoder.
+  std::vector<torch::Tensor> encode_layers(const torch::Tensor& x) override { return {hidden_probability(x)}; }
+  std::vector<AffineLayer> affine_layers() override { return {{weight, bias, Activation::sigmoid}}; }
+  std::vector<torch::Tensor> encoder_parameters() override { return {weight, bias}; }
+  int64_t input_size() const override { return options.visible(); }
+  int64_t code_size() const override { return options.hidden(); }
+
+  RBMOptions options;
+  torch::Tensor weight, bias, visible_bias;
+};
+
+TORCH_MODULE(RBM);
+
+}  // namespace carve
