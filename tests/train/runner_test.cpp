@@ -235,3 +235,48 @@ TEST(Experiments, EveryFileRuns) {
 
 }  // namespace
 }  // namespace carve
+
+namespace carve {
+namespace {
+
+TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
+  const auto s = parse_experiment(
+      "name: rbm\nseed: 2\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("toy.amat") +
+          "', valid: 40, test: 40}\nmodel: {type: rbm, hidden: 10, cd_k: 2, persistent: true, chains: 30}\n"
+          "regularizers: {weight_decay: {weight: 0.0001}}\noptimizer: {type: sgd, lr: 0.05, momentum: 0.5}\n"
+          "training: {batch_size: 16, epochs: 4}\n",
+      "rbm.yaml");
+  const auto r = run_experiment(s, options("rbm"));
+  EXPECT_EQ(r.summary["best"]["log_z_method"], "exact");
+  EXPECT_TRUE(r.summary["best"]["log_likelihood"].is_number());
+  EXPECT_LT(r.summary["best"]["log_likelihood"].get<double>(), 0);
+  EXPECT_TRUE(r.summary["best"]["jacobian_fro_mean"].is_number());
+  EXPECT_EQ(torch::jit::load(r.directory + "/encoder.pt").attr("model_type").toStringRef(), "rbm");
+  // PCD chains are part of the checkpoint: a resumed run is bit-identical.
+  auto interrupted = options("rbm-resumed");
+  interrupted.stop_after_epochs = 2;
+  run_experiment(s, interrupted);
+  auto resume = options("rbm-resumed");
+  resume.resume = true;
+  run_experiment(s, resume);
+  torch::serialize::InputArchive a, b, ma, mb;
+  a.load_from(dir.file("rbm/checkpoint.pt"));
+  b.load_from(dir.file("rbm-resumed/checkpoint.pt"));
+  a.read("model", ma);
+  b.read("model", mb);
+  torch::Tensor wa, wb;
+  ma.read("weight", wa);
+  mb.read("weight", wb);
+  EXPECT_TRUE(torch::equal(wa, wb));
+}
+
+TEST(ExperimentRbm, RejectsAutoEncoderOnlyKeysAndRegularizers) {
+  EXPECT_THROW(parse_experiment("name: r\ndata: {dataset: mnist}\nmodel: {type: rbm, activation: tanh}\n", "r.yaml"), ConfigError);
+  EXPECT_THROW(parse_experiment("name: r\ndata: {dataset: mnist}\nmodel: {type: rbm}\nregularizers: {contractive: {weight: 1}}\n", "r.yaml"),
+               ConfigError);
+  const auto s = parse_experiment("name: r\ndata: {dataset: mnist}\nmodel: {type: rbm, visible_units: gaussian}\n", "r.yaml");
+  EXPECT_EQ(to_yaml(parse_experiment(to_yaml(s), "resolved.yaml")), to_yaml(s));
+}
+
+}  // namespace
+}  // namespace carve

@@ -23,7 +23,7 @@ namespace {
 int export_run(const std::string& run_dir, std::string out) {
   const auto run = load_run(run_dir);
   if (out.empty()) out = (std::filesystem::path(run_dir) / "encoder.pt").string();
-  save_encoder(*run.model, run.spec.model.type, out);
+  run.model->save_encoder(out);
   std::cout << "wrote " << out << "\n";
   return 0;
 }

@@ -89,7 +89,7 @@ Activation activation(MapReader& r, const std::string& key, const std::string& f
 
 void read_model(MapReader& root, ExperimentSpec& s) {
   auto r = root.map("model");
-  s.model.type = r.choice("type", "autoencoder", {"autoencoder"});
+  s.model.type = r.choice("type", "autoencoder", {"autoencoder", "rbm"});
   s.model.hidden = r.get<int64_t>("hidden", 1000);
   positive(r, "hidden", static_cast<double>(s.model.hidden));
   s.model.activation = activation(r, "activation", "sigmoid", activation_names());
@@ -100,6 +100,21 @@ void read_model(MapReader& root, ExperimentSpec& s) {
                {"cross_entropy", "squared_error"}));
   if (s.model.loss == ReconstructionLoss::cross_entropy && s.model.decoder_activation != Activation::sigmoid) {
     r.fail("loss", "cross_entropy needs decoder_activation: sigmoid");
+  }
+  s.model.visible_units = parse_visible_units(r.choice("visible_units", "binary", {"binary", "gaussian"}));
+  s.model.cd_k = r.get<int64_t>("cd_k", 1);
+  positive(r, "cd_k", static_cast<double>(s.model.cd_k));
+  s.model.persistent = r.get<bool>("persistent", false);
+  s.model.chains = r.get<int64_t>("chains", 0);
+  non_negative(r, "chains", static_cast<double>(s.model.chains));
+  s.model.ais_runs = r.get<int64_t>("ais_runs", 100);
+  if (s.model.ais_runs < 2) r.fail("ais_runs", fmt::format("must be >= 2, got {}", s.model.ais_runs));
+  s.model.ais_betas = r.get<int64_t>("ais_betas", 10000);
+  non_negative(r, "ais_betas", static_cast<double>(s.model.ais_betas));
+  if (s.model.type == "rbm") {
+    for (const char* key : {"activation", "decoder_activation", "tied", "loss"}) {
+      if (r.has(key)) r.fail(key, "does not apply to model.type rbm (sigmoid hidden units, weights shared by design)");
+    }
   }
   r.finish();
 }
@@ -245,6 +260,14 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   read_model(r, s);
   read_regularizers(r, s);
   read_rest(r, s);
+  if (s.model.type == "rbm") {
+    const auto& g = s.regularizers;
+    if (g.contractive > 0 || g.higher_order > 0 || g.sparsity > 0 || s.corruption.type != "none") {
+      throw ConfigError(fmt::format("{}: model.type rbm trains by contrastive divergence: of the regularizers only "
+                                    "weight_decay applies, and corruption does not",
+                                    config::location(file, root["model"]["type"], "model.type", overridden.get())));
+    }
+  }
   if (r.has("analysis") || r.node("analysis").IsDefined()) {
     auto a = r.map("analysis");
     s.analysis.enabled = a.get<bool>("enabled", true);
@@ -351,11 +374,21 @@ std::string to_yaml(const ExperimentSpec& s) {
     << YAML::Key << "stratify" << YAML::Value << s.data.stratify << YAML::EndMap;
   e << YAML::Key << "model" << YAML::Value << YAML::BeginMap
     << YAML::Key << "type" << YAML::Value << s.model.type
-    << YAML::Key << "hidden" << YAML::Value << s.model.hidden
-    << YAML::Key << "activation" << YAML::Value << to_string(s.model.activation)
-    << YAML::Key << "decoder_activation" << YAML::Value << to_string(s.model.decoder_activation)
-    << YAML::Key << "tied" << YAML::Value << s.model.tied
-    << YAML::Key << "loss" << YAML::Value << to_string(s.model.loss) << YAML::EndMap;
+    << YAML::Key << "hidden" << YAML::Value << s.model.hidden;
+  if (s.model.type == "rbm") {
+    e << YAML::Key << "visible_units" << YAML::Value << to_string(s.model.visible_units)
+      << YAML::Key << "cd_k" << YAML::Value << s.model.cd_k
+      << YAML::Key << "persistent" << YAML::Value << s.model.persistent
+      << YAML::Key << "chains" << YAML::Value << s.model.chains
+      << YAML::Key << "ais_runs" << YAML::Value << s.model.ais_runs
+      << YAML::Key << "ais_betas" << YAML::Value << s.model.ais_betas;
+  } else {
+    e << YAML::Key << "activation" << YAML::Value << to_string(s.model.activation)
+      << YAML::Key << "decoder_activation" << YAML::Value << to_string(s.model.decoder_activation)
+      << YAML::Key << "tied" << YAML::Value << s.model.tied
+      << YAML::Key << "loss" << YAML::Value << to_string(s.model.loss);
+  }
+  e << YAML::EndMap;
   const auto& g = s.regularizers;
   e << YAML::Key << "regularizers" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "weight_decay" << YAML::Value << YAML::BeginMap << YAML::Key << "weight" << YAML::Value

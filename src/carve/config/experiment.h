@@ -19,6 +19,7 @@
 #include "carve/nn/activation.h"
 #include "carve/penalty/contractive.h"
 #include "models/autoencoder.h"
+#include "models/rbm.h"
 
 namespace carve {
 
@@ -36,6 +37,13 @@ struct ModelSpec {
   Activation decoder_activation = Activation::sigmoid;
   bool tied = true;
   ReconstructionLoss loss = ReconstructionLoss::cross_entropy;
+  // rbm
+  VisibleUnits visible_units = VisibleUnits::binary;
+  int64_t cd_k = 1;
+  bool persistent = false;
+  int64_t chains = 0;
+  int64_t ais_runs = 100;
+  int64_t ais_betas = 10000;  // 0: no log-likelihood estimate for large RBMs
 };
 
 struct RegularizerSpec {

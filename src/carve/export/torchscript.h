@@ -16,8 +16,11 @@
 
 namespace carve {
 
+// Any encoder of one Linear + elementwise layer (an auto-encoder's, an RBM's p(h | v)).
+torch::jit::Module export_encoder(const AffineLayer& layer, const std::string& model_type);
 torch::jit::Module export_encoder(const AutoEncoderImpl& ae, const std::string& model_type);
 // Written atomically (temporary file + rename).
+void save_encoder(const AffineLayer& layer, const std::string& model_type, const std::string& path);
 void save_encoder(const AutoEncoderImpl& ae, const std::string& model_type, const std::string& path);
 
 }  // namespace carve

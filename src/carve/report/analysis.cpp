@@ -104,8 +104,9 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
     if (!(r > 0)) throw UsageError(fmt::format("radii must be positive, got {}", r));
   }
   auto run = load_run(run_dir);
-  auto& ae = *run.model;
-  ae.eval();
+  auto& encoder = run.model->encoder();
+  const auto code_layer = encoder.affine_layers().front();
+  const int64_t inputs = encoder.input_size(), hidden = encoder.code_size();
   const auto splits = load_run_splits(run.spec);
   const Dataset& eval = splits.valid.size() > 0 ? splits.valid : splits.test.size() > 0 ? splits.test : splits.train;
   const std::string eval_name = splits.valid.size() > 0 ? "validation" : splits.test.size() > 0 ? "test" : "training";
@@ -115,7 +116,7 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
   const std::string name = run_label(run_dir);  // sweep points share the spec's name
 
   torch::manual_seed(o.seed);
-  const auto curve = contraction_curve(ae, x, o.radii);
+  const auto curve = contraction_curve(encoder, x, o.radii);
   {
     std::string csv = "radius";
     for (size_t l = 0; l < curve.ratio.size(); ++l) csv += fmt::format(",layer_{}", l + 1);
@@ -127,7 +128,7 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
     }
     write_text(out / "contraction.csv", csv);
   }
-  const auto spectrum = jacobian_spectrum(ae, x);
+  const auto spectrum = jacobian_spectrum(encoder, x);
   {
     std::string csv = "index,mean,std\n";
     const auto sd = spectrum.values.std(0);
@@ -136,7 +137,7 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
     }
     write_text(out / "spectrum.csv", csv);
   }
-  const auto hist = activation_histogram(ae, eval.flat().slice(0, 0, run.spec.training.metric_examples));
+  const auto hist = activation_histogram(encoder, eval.flat().slice(0, 0, run.spec.training.metric_examples));
   int64_t total = 0;
   for (auto c : hist.counts) total += c;
   {
@@ -148,14 +149,14 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
     write_text(out / "saturation.csv", csv);
   }
   // Filters and reconstructions.
-  auto shape = tile_shape(ae.options.inputs());
-  const int64_t shown = std::min<int64_t>(100, ae.options.hidden());
+  auto shape = tile_shape(inputs);
+  const int64_t shown = std::min<int64_t>(100, hidden);
   write_png((out / "filters.png").string(),
-            image_grid(ae.weight.detach().slice(0, 0, shown).reshape({shown, shape[0], shape[1]}), 10), 2);
+            image_grid(code_layer.weight.detach().slice(0, 0, shown).reshape({shown, shape[0], shape[1]}), 10), 2);
   {
     torch::NoGradGuard no_grad;
     const auto originals = x.slice(0, 0, 10);
-    const auto recon = ae.forward(originals);
+    const auto recon = run.model->reconstruct(originals);
     const int64_t k = originals.size(0);
     write_png((out / "reconstructions.png").string(),
               image_grid(torch::cat({originals, recon}).reshape({2 * k, shape[0], shape[1]}), k, false), 2);
@@ -209,9 +210,10 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
   write_text(out / "analysis.json", a.dump(2) + "\n");
 
   // report.md: readable on its own, pictures beside their captions.
-  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} → {} {} units, {} weights · ", name,
-                               run.spec.file, run.spec.data.dataset, ae.options.inputs(), ae.options.hidden(),
-                               to_string(ae.options.activation()), run.spec.model.tied ? "tied" : "untied");
+  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name,
+                               run.spec.file, run.spec.data.dataset, run.spec.model.type, inputs, hidden,
+                               to_string(code_layer.activation),
+                               run.spec.model.type == "rbm" ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
   const auto& g = run.spec.regularizers;
   std::vector<std::string> regs;
   if (g.weight_decay > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay));

@@ -27,15 +27,11 @@ LoadedRun load_run(const std::string& directory) {
   archive.read("model", model);
   torch::Tensor weight;
   model.read("weight", weight);
-  const auto& m = run.spec.model;
-  run.model = AutoEncoder(AutoEncoderOptions(weight.size(1), m.hidden)
-                              .activation(m.activation)
-                              .decoder_activation(m.decoder_activation)
-                              .tied(m.tied)
-                              .loss(m.loss));
-  run.model->load(model);
+  run.model = make_pretrainable(run.spec, weight.size(1));
+  run.model->module().load(model);
+  run.model->load_state(archive);
   // The run's result is its best epoch: use the best weights when recorded.
-  auto params = run.model->parameters();
+  auto params = run.model->module().parameters();
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params.size(); ++i) {
     torch::Tensor best;

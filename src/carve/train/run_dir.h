@@ -2,21 +2,21 @@
 // the best epoch.
 //
 //   carve::LoadedRun run = carve::load_run("runs/cae");
-//   auto h = run.model->encode(x);
+//   auto h = run.model->encoder().code(x);
 #pragma once
 
 #include <string>
 
 #include "carve/config/experiment.h"
 #include "carve/data/splits.h"
-#include "models/autoencoder.h"
+#include "carve/train/pretrainable.h"
 
 namespace carve {
 
 struct LoadedRun {
   std::string directory;
   ExperimentSpec spec;
-  AutoEncoder model{nullptr};
+  std::shared_ptr<Pretrainable> model;
 };
 
 // Throws UsageError when the directory holds no config.yaml and checkpoint.pt.

@@ -1,5 +1,6 @@
 #include "carve/train/trainer.h"
 
+#include "carve/train/pretrainable.h"
 #include "carve/train/run_dir.h"
 
 #include <fmt/format.h>
@@ -23,6 +24,7 @@
 #include "carve/export/torchscript.h"
 #include "carve/penalty/contractive.h"
 #include "carve/penalty/higher_order.h"
+#include "carve/penalty/jacobian.h"
 #include "carve/version.h"
 #include "models/autoencoder.h"
 
@@ -70,15 +72,23 @@ torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
   return x;
 }
 
-// Mean per-example ||J_f(x)||_F and the saturation (fraction of hidden units within tau of the
+// Mean per-example ||J_f(x)||_F and the saturation (fraction of code units within tau of the
 // activation's bounds; sigmoid in [0, 1], tanh rescaled from [-1, 1]; NaN for unbounded ones).
-std::pair<double, double> contraction_metrics(AutoEncoderImpl& ae, const torch::Tensor& x, double tau) {
+std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau) {
   torch::NoGradGuard no_grad;
-  const auto h = ae.encode(x);
-  const auto d = derivative_from_output(ae.options.activation(), h);
-  const auto fro = torch::mv(d * d, ae.weight.pow(2).sum(1)).sqrt().mean().item<double>();
+  const auto layers = encoder.affine_layers();
+  const auto outputs = encoder.encode_layers(x);
+  torch::Tensor per_example;
+  if (layers.size() == 1) {
+    const auto d = derivative_from_output(layers[0].activation, outputs[0]);
+    per_example = torch::mv(d * d, layers[0].weight.pow(2).sum(1));
+  } else {
+    per_example = analytic_jacobian(layers, outputs).pow(2).sum({1, 2});
+  }
+  const double fro = per_example.sqrt().mean().item<double>();
   double saturation = std::nan("");
-  const auto act = ae.options.activation();
+  const auto act = layers.back().activation;
+  const auto& h = outputs.back();
   if (act == Activation::sigmoid || act == Activation::tanh) {
     const auto u = act == Activation::tanh ? (h + 1) / 2 : h;
     saturation = ((u < tau) | (u > 1 - tau)).to(torch::kFloat64).mean().item<double>();
@@ -204,13 +214,9 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   write_text(dir / "config.yaml", resolved);
 
   torch::manual_seed(spec.seed);
-  AutoEncoder ae(AutoEncoderOptions(inputs, spec.model.hidden)
-                     .activation(spec.model.activation)
-                     .decoder_activation(spec.model.decoder_activation)
-                     .tied(spec.model.tied)
-                     .loss(spec.model.loss));
-  ae->to(device);
-  const auto params = ae->parameters();
+  const auto model = make_pretrainable(spec, inputs);
+  model->module().to(device);
+  const auto params = model->module().parameters();
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (spec.optimizer.type == "adam") {
     optimizer = std::make_unique<torch::optim::Adam>(
@@ -223,8 +229,6 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
                     .momentum(spec.optimizer.momentum)
                     .nesterov(spec.optimizer.nesterov));
   }
-  const auto& reg = spec.regularizers;
-  const auto contractive = contractive_penalty(spec);
 
   // State that a checkpoint carries.
   int64_t first_epoch = 0, best_epoch = -1, bad_epochs = 0;
@@ -236,7 +240,8 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     in.load_from(checkpoint_path.string());
     torch::serialize::InputArchive model_in, opt_in;
     in.read("model", model_in);
-    ae->load(model_in);
+    model->module().load(model_in);
+    model->load_state(in);
     in.read("optimizer", opt_in);
     optimizer->load(opt_in);
     torch::Tensor rng, scalars, rows, best;
@@ -282,8 +287,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     for (int64_t step = 0; step < steps; ++step) {
       const auto idx = order.slice(0, step * batch, std::min(n, (step + 1) * batch));
       const auto x = train_x.index_select(0, idx);
-      clear_gradients(params);
-      const auto [loss, terms] = training_loss(*ae, spec, contractive, x);
+      const auto terms = model->compute_gradients(x);
       if (!torch::isfinite(terms).all().item<bool>()) {
         if (tty) std::fprintf(stderr, "\n");
         throw TrainingError(fmt::format(
@@ -291,15 +295,14 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
             "checkpoint ({}) is intact", epoch + 1, step + 1, terms[5].item<double>(), terms[0].item<double>(),
             terms[2].item<double>(), fs::exists(checkpoint_path) ? checkpoint_path.string() : "none yet"));
       }
-      sums += terms;
-      loss.backward({}, c10::nullopt, false, params);
+      sums += terms.to(sums.device());
       optimizer->step();
       if (tty && (step % 10 == 0 || step + 1 == steps)) {
         const auto mean = (sums / static_cast<double>(step + 1)).cpu();
         progress_bar(epoch + 1, spec.training.epochs, step + 1, steps,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(),
                      fmt::format("loss {:.4g} rec {:.4g}{}", mean[5].item<double>(), mean[0].item<double>(),
-                                 reg.contractive > 0 ? fmt::format(" cae {:.4g}", mean[2].item<double>()) : ""));
+                                 spec.regularizers.contractive > 0 ? fmt::format(" cae {:.4g}", mean[2].item<double>()) : ""));
       }
     }
     const auto mean = (sums / static_cast<double>(steps)).cpu();
@@ -309,11 +312,11 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
       double total = 0;
       for (int64_t i = 0; i < valid_x.size(0); i += 1000) {
         const auto v = valid_x.slice(0, i, i + 1000);
-        total += ae->reconstruction_loss(v).item<double>() * v.size(0);
+        total += model->reconstruction_error(v) * v.size(0);
       }
       valid_recon = total / valid_x.size(0);
     }
-    const auto [fro, saturation] = contraction_metrics(*ae, metric_x, spec.training.saturation_threshold);
+    const auto [fro, saturation] = contraction_metrics(model->encoder(), metric_x, spec.training.saturation_threshold);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     Row row{{static_cast<double>(epoch + 1), mean[5].item<double>(), mean[0].item<double>(), mean[1].item<double>(),
              mean[2].item<double>(), mean[3].item<double>(), mean[4].item<double>(), valid_recon, fro, saturation,
@@ -336,7 +339,8 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     write_text(dir / "metrics.csv", csv(history));
     {
       torch::serialize::OutputArchive out, model_out, opt_out;
-      ae->save(model_out);
+      model->module().save(model_out);
+      model->save_state(out);
       optimizer->save(opt_out);
       out.write("model", model_out);
       out.write("optimizer", opt_out);
@@ -374,8 +378,8 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
   }
-  save_encoder(*ae, spec.model.type, (dir / "encoder.pt").string());
-  const auto [fro, saturation] = contraction_metrics(*ae, metric_x, spec.training.saturation_threshold);
+  model->save_encoder((dir / "encoder.pt").string());
+  const auto [fro, saturation] = contraction_metrics(model->encoder(), metric_x, spec.training.saturation_threshold);
   nlohmann::json s;
   s["name"] = spec.name;
   s["carve_version"] = version();
@@ -402,9 +406,11 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     double total = 0;
     for (int64_t i = 0; i < test_x.size(0); i += 1000) {
       const auto v = test_x.slice(0, i, i + 1000);
-      total += ae->reconstruction_loss(v).item<double>() * v.size(0);
+      total += model->reconstruction_error(v) * v.size(0);
     }
     s["best"]["test_reconstruction"] = total / test_x.size(0);
+    const auto extra = model->final_metrics(test_x);  // named: items() would dangle on a temporary
+    for (const auto& [k, v] : extra.items()) s["best"][k] = v;
   }
   s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   write_text(dir / "summary.json", s.dump(2) + "\n");

@@ -1,0 +1,44 @@
+// What the runner needs of a model it pretrains, so that auto-encoders and RBMs share one
+// training loop, one checkpoint format, resume, metrics and export:
+//
+//   auto model = carve::make_pretrainable(spec, inputs);
+//   auto terms = model->compute_gradients(x);   // .grad written; terms for metrics.csv
+//   optimizer.step();
+//
+// Auto-encoders differentiate training_loss (reconstruction + weighted regularizers); RBMs write
+// the CD-k / PCD-k estimate of the negative log-likelihood gradient (plus weight decay).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "carve/config/experiment.h"
+#include "carve/nn/encoder.h"
+
+namespace carve {
+
+class Pretrainable {
+ public:
+  virtual ~Pretrainable() = default;
+  virtual torch::nn::Module& module() = 0;
+  virtual Encoder& encoder() = 0;
+  // Clears the parameters' gradients and writes this batch's; returns the terms
+  // [reconstruction, weight decay, contractive, higher order, sparsity, loss] as float64 [6].
+  virtual torch::Tensor compute_gradients(const torch::Tensor& x) = 0;
+  // Mean per-example reconstruction error over x (the model's own measure), without gradients.
+  virtual double reconstruction_error(const torch::Tensor& x) = 0;
+  virtual torch::Tensor reconstruct(const torch::Tensor& x) = 0;
+  // State beyond the parameters that a checkpoint must carry (PCD chains).
+  virtual void save_state(torch::serialize::OutputArchive& archive) { (void)archive; }
+  virtual void load_state(torch::serialize::InputArchive& archive) { (void)archive; }
+  // Metrics that only this kind of model has (an RBM's log-likelihood), for summary.json.
+  virtual nlohmann::json final_metrics(const torch::Tensor& test_x) { (void)test_x; return nlohmann::json::object(); }
+  virtual void save_encoder(const std::string& path) = 0;
+};
+
+std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs);
+
+}  // namespace carve
