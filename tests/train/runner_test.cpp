@@ -280,3 +280,46 @@ TEST(ExperimentRbm, RejectsAutoEncoderOnlyKeysAndRegularizers) {
 
 }  // namespace
 }  // namespace carve
+
+namespace carve {
+namespace {
+
+// Two classes told apart by the mean intensity: fine-tuning must learn them, and the summary
+// carries the paper's metrics.
+class Finetune : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(0);
+    const auto labels = torch::randint(0, 2, {300}, torch::kInt64);
+    const auto images = (torch::rand({300, 1, 6, 6}) * 0.5 + labels.view({300, 1, 1, 1}).to(torch::kFloat32) * 0.5);
+    write_amat(dir.file("two.amat"), {images, labels});
+  }
+  ExperimentSpec spec(const std::string& mode) const {
+    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
+                                "training: {epochs: 2}\nfinetune: {mode: " + mode + ", epochs: 15, patience: 0}\n",
+                            "ft.yaml");
+  }
+  testing::TempDir dir;
+};
+
+TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
+  for (const std::string mode : {"mlp", "linear_probe"}) {
+    RunOptions o;
+    o.out = dir.file(mode);
+    o.progress = false;
+    const auto r = run_experiment(spec(mode), o);
+    for (const char* k : {"test_error", "valid_error", "jacobian_fro_mean", "saturation", "reconstruction_error"}) {
+      EXPECT_TRUE(r.summary[k].is_number()) << mode << " " << k;
+    }
+    EXPECT_LE(r.summary["test_error"].get<double>(), 0.1) << mode;
+    EXPECT_EQ(r.summary["finetune"]["mode"], mode);
+    EXPECT_EQ(r.summary["finetune"]["classes"], 2);
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / mode / "finetune.csv"));
+    EXPECT_EQ(testing::count_lines(testing::slurp(dir.file(mode + "/finetune.csv"))), 16u);
+  }
+  EXPECT_THROW(parse_experiment("name: x\ndata: {dataset: mnist}\nfinetune: {epochs: 3}\n", "x.yaml"), ConfigError);
+}
+
+}  // namespace
+}  // namespace carve

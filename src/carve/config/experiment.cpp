@@ -165,6 +165,43 @@ void read_regularizers(MapReader& root, ExperimentSpec& s) {
   r.finish();
 }
 
+void read_optimizer(MapReader& r, OptimizerSpec& o, double sgd_lr, double momentum) {
+  o.type = r.choice("type", "sgd", {"sgd", "adam"});
+  o.lr = r.get<double>("lr", o.type == "adam" ? 1e-3 : sgd_lr);
+  positive(r, "lr", o.lr);
+  o.momentum = r.get<double>("momentum", momentum);
+  in_unit(r, "momentum", o.momentum, true);
+  o.nesterov = r.get<bool>("nesterov", false);
+  if (o.nesterov && o.momentum == 0) r.fail("nesterov", "needs momentum > 0");
+  o.beta1 = r.get<double>("beta1", 0.9);
+  in_unit(r, "beta1", o.beta1, true);
+  o.beta2 = r.get<double>("beta2", 0.999);
+  in_unit(r, "beta2", o.beta2, true);
+  o.eps = r.get<double>("eps", 1e-8);
+  positive(r, "eps", o.eps);
+  r.finish();
+}
+
+void read_finetune(MapReader& root, ExperimentSpec& s) {
+  if (!root.has("finetune")) {
+    root.node("finetune");
+    return;
+  }
+  auto r = root.map("finetune");
+  auto& f = s.finetune;
+  f.enabled = r.get<bool>("enabled", true);
+  f.mode = r.choice("mode", "mlp", {"mlp", "linear_probe"});
+  f.epochs = r.get<int64_t>("epochs", 50);
+  positive(r, "epochs", static_cast<double>(f.epochs));
+  f.batch_size = r.get<int64_t>("batch_size", 20);
+  positive(r, "batch_size", static_cast<double>(f.batch_size));
+  f.patience = r.get<int64_t>("patience", 10);
+  non_negative(r, "patience", static_cast<double>(f.patience));
+  auto o = r.map("optimizer");
+  read_optimizer(o, f.optimizer, 0.1, 0.9);
+  r.finish();
+}
+
 void read_rest(MapReader& root, ExperimentSpec& s) {
   {
     auto r = root.map("corruption");
@@ -176,21 +213,7 @@ void read_rest(MapReader& root, ExperimentSpec& s) {
   }
   {
     auto r = root.map("optimizer");
-    auto& o = s.optimizer;
-    o.type = r.choice("type", "sgd", {"sgd", "adam"});
-    o.lr = r.get<double>("lr", o.type == "adam" ? 1e-3 : 0.01);
-    positive(r, "lr", o.lr);
-    o.momentum = r.get<double>("momentum", 0);
-    in_unit(r, "momentum", o.momentum, true);
-    o.nesterov = r.get<bool>("nesterov", false);
-    if (o.nesterov && o.momentum == 0) r.fail("nesterov", "needs momentum > 0");
-    o.beta1 = r.get<double>("beta1", 0.9);
-    in_unit(r, "beta1", o.beta1, true);
-    o.beta2 = r.get<double>("beta2", 0.999);
-    in_unit(r, "beta2", o.beta2, true);
-    o.eps = r.get<double>("eps", 1e-8);
-    positive(r, "eps", o.eps);
-    r.finish();
+    read_optimizer(r, s.optimizer, 0.01, 0.0);
   }
   {
     auto r = root.map("schedule");
@@ -260,6 +283,11 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   read_model(r, s);
   read_regularizers(r, s);
   read_rest(r, s);
+  read_finetune(r, s);
+  if (s.finetune.enabled && s.data.valid == 0) {
+    throw ConfigError(fmt::format("{}: finetune: fine-tuning selects its epoch on a validation split (data.valid > 0)",
+                                  config::location(file, root["finetune"], "finetune", overridden.get())));
+  }
   if (s.model.type == "rbm") {
     const auto& g = s.regularizers;
     if (g.contractive > 0 || g.higher_order > 0 || g.sparsity > 0 || s.corruption.type != "none") {
@@ -427,6 +455,20 @@ std::string to_yaml(const ExperimentSpec& s) {
     << YAML::Key << "patience" << YAML::Value << t.patience << YAML::Key << "min_delta" << YAML::Value << t.min_delta
     << YAML::Key << "saturation_threshold" << YAML::Value << t.saturation_threshold
     << YAML::Key << "metric_examples" << YAML::Value << t.metric_examples << YAML::EndMap;
+  if (s.finetune.enabled) {
+    const auto& o = s.finetune.optimizer;
+    e << YAML::Key << "finetune" << YAML::Value << YAML::BeginMap
+      << YAML::Key << "enabled" << YAML::Value << true
+      << YAML::Key << "mode" << YAML::Value << s.finetune.mode
+      << YAML::Key << "epochs" << YAML::Value << s.finetune.epochs
+      << YAML::Key << "batch_size" << YAML::Value << s.finetune.batch_size
+      << YAML::Key << "patience" << YAML::Value << s.finetune.patience
+      << YAML::Key << "optimizer" << YAML::Value << YAML::BeginMap
+      << YAML::Key << "type" << YAML::Value << o.type << YAML::Key << "lr" << YAML::Value << o.lr
+      << YAML::Key << "momentum" << YAML::Value << o.momentum << YAML::Key << "nesterov" << YAML::Value << o.nesterov
+      << YAML::Key << "beta1" << YAML::Value << o.beta1 << YAML::Key << "beta2" << YAML::Value << o.beta2
+      << YAML::Key << "eps" << YAML::Value << o.eps << YAML::EndMap << YAML::EndMap;
+  }
   if (s.analysis.enabled) {
     e << YAML::Key << "analysis" << YAML::Value << YAML::BeginMap
       << YAML::Key << "enabled" << YAML::Value << true

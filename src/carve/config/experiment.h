@@ -89,6 +89,16 @@ struct TrainingSpec {
   int64_t metric_examples = 1000;  // valid examples used for the Jacobian-norm and saturation
 };
 
+// The optional `finetune:` block: supervised fine-tuning after pretraining (carve/train/finetune.h).
+struct FinetuneSpec {
+  bool enabled = false;
+  std::string mode = "mlp";  // mlp | linear_probe
+  int64_t epochs = 50;
+  int64_t batch_size = 20;
+  int64_t patience = 10;     // epochs without a lower validation error; 0 = off
+  OptimizerSpec optimizer{"sgd", 0.1, 0.9};
+};
+
 // The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).
 struct AnalysisSpec {
   bool enabled = false;
@@ -115,6 +125,7 @@ struct ExperimentSpec {
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
   TrainingSpec training;
+  FinetuneSpec finetune;
   AnalysisSpec analysis;
   std::vector<SweepAxis> sweep;
   std::vector<std::string> overrides;  // the --set assignments applied
