@@ -213,24 +213,29 @@ TEST_F(Runner, SweepRunsEveryPointAndRanksThem) {
 TEST(Experiments, EveryFileRuns) {
   const fs::path dir = fs::path(CARVE_SOURCE_DIR) / "experiments";
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path().extension() == ".yaml") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
-  ASSERT_GE(files.size(), 10u);
+  ASSERT_GE(files.size(), 15u);
   TempDir out;
+  int ran = 0;
   for (const auto& f : files) {
     RunOptions o;
-    o.out = out.file(f.stem().string());
+    o.out = out.file(fs::relative(f, dir).string());
     o.progress = false;
     try {
       const auto r = run_file(f.string(), {"data.train=200", "data.valid=50", "data.test=50", "model.hidden=16",
-                                           "training.epochs=1", "training.patience=0"}, o);
+                                           "training.epochs=1", "training.patience=0", "finetune.epochs=1",
+                                           "model.ais_betas=50"}, o);
       EXPECT_TRUE(fs::exists(fs::path(r.directory))) << f;
+      ++ran;
     } catch (const DataError& e) {
-      GTEST_SKIP() << "data not installed (tools/setup.sh installs it): " << e.what();
+      // CIFAR-10 is not reachable here; a user brings it.
+      std::cout << "[ skipped ] " << f << ": " << e.what() << "\n";
     }
   }
+  if (ran == 0) GTEST_SKIP() << "no experiment's data is installed (tools/setup.sh installs MNIST and Fashion-MNIST)";
 }
 
 }  // namespace
@@ -319,6 +324,43 @@ TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
     EXPECT_EQ(testing::count_lines(testing::slurp(dir.file(mode + "/finetune.csv"))), 16u);
   }
   EXPECT_THROW(parse_experiment("name: x\ndata: {dataset: mnist}\nfinetune: {epochs: 3}\n", "x.yaml"), ConfigError);
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
+  const std::string yaml =
+      "name: suite\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+      "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 1}\n"
+      "finetune: {epochs: 4}\nsuite:\n  seeds: [1, 2]\n  runs:\n"
+      "    - {name: AE}\n    - {name: CAE, set: {regularizers.contractive.weight: 0.1}, paper_test_error: 0.0114}\n"
+      "    - {name: RBM, set: {model.type: rbm}}\n";
+  dir.write("suite.yaml", yaml);
+  RunOptions o;
+  o.out = dir.file("suite-run");
+  o.progress = false;
+  const auto r = run_file(dir.file("suite.yaml"), {}, o);
+  ASSERT_EQ(r.summary["table"].size(), 3u);
+  double previous = -1;
+  for (const auto& row : r.summary["table"]) {
+    EXPECT_GE(row["test_error"].get<double>(), previous);
+    previous = row["test_error"].get<double>();
+  }
+  const auto md = testing::slurp(dir.file("suite-run/table.md"));
+  EXPECT_NE(md.find(" ± "), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.14 |"), std::string::npos) << md;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite-run" / "RBM" / "seed-2" / "summary.json"));
+  EXPECT_EQ(testing::count_lines(testing::slurp(dir.file("suite-run/table.csv"))), 4u);
+
+  // A bad run is found before anything trains.
+  dir.write("bad.yaml", yaml + "    - {name: X, set: {regularizers.contractive.wieght: 1}}\n");
+  o.out = dir.file("bad-run");
+  EXPECT_THROW(run_file(dir.file("bad.yaml"), {}, o), ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad-run"));
 }
 
 }  // namespace

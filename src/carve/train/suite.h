@@ -1,0 +1,42 @@
+// Suites: one experiment file that runs several configurations (the six pretraining methods of
+// Rifai et al. 2011, Table 1), each over several seeds, and tabulates them.
+//
+//   suite:
+//     seeds: [1, 2, 3]
+//     runs:
+//       - name: CAE
+//         set: {regularizers.contractive.weight: 0.1}
+//         paper_test_error: 0.0114     # optional: shown beside ours where the protocol matches
+//       - name: RBM-binary
+//         set: {model.type: rbm}
+//
+// Each run x seed trains into RUN_DIR/<run name>/seed-<seed>/ (the rest of the file is the base
+// configuration). RUN_DIR/table.md and table.csv list the runs sorted by mean test error, with
+// mean ± standard deviation over seeds of the test error, validation error, mean Jacobian norm
+// and saturation (SAT) of the pretrained encoder. Every run is validated before any trains.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carve/train/trainer.h"
+
+namespace carve {
+
+struct SuiteRun {
+  std::string name;
+  std::vector<std::string> overrides;  // key=value
+  double paper_test_error = -1;        // < 0: none
+};
+
+struct SuiteSpec {
+  std::vector<uint64_t> seeds;
+  std::vector<SuiteRun> runs;
+};
+
+// The suite block of a file, or an empty spec (no runs) when it has none.
+SuiteSpec load_suite(const std::string& file);
+RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::vector<std::string>& overrides,
+                    const RunOptions& options);
+
+}  // namespace carve
