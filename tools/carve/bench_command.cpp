@@ -65,21 +65,23 @@ double peak_mib(bool reset) {
   return -1;
 }
 
-nlohmann::json run_peer(const BenchArgs& a) {
-  const std::string command = fmt::format(
-      "'{}' '{}' --inputs {} --hidden {} --batch {} --repeats {} --exact-repeats {} --threads {}",
-      a.python, a.peer, a.inputs, a.hidden, a.batch, a.repeats, a.exact_repeats,
-      torch::get_num_threads());
+// Runs a peer (a Python script) and parses the one JSON object it prints.
+nlohmann::json run_peer_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot start the Python peer: " + command);
+  if (!pipe) throw std::runtime_error("cannot start the peer: " + command);
   std::string out;
   std::array<char, 4096> buf{};
   while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   const int status = pclose(pipe);
-  if (status != 0) {
-    throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
-  }
+  if (status != 0) throw std::runtime_error(fmt::format("the peer failed (status {}): {}", status, command));
   return nlohmann::json::parse(out);
+}
+
+nlohmann::json run_peer(const BenchArgs& a) {
+  return run_peer_command(fmt::format(
+      "'{}' '{}' --inputs {} --hidden {} --batch {} --repeats {} --exact-repeats {} --threads {}",
+      a.python, a.peer, a.inputs, a.hidden, a.batch, a.repeats, a.exact_repeats,
+      torch::get_num_threads()));
 }
 
 int bench_penalty(const BenchArgs& a) {
@@ -238,14 +240,8 @@ nlohmann::json bench_train_point(int64_t inputs, int64_t hidden, int64_t batch, 
                    {"roofline_ms", products_ms}, {"sgemm_gflops", gflops},
                    {"roofline_fraction", products_ms / carve_ms}};
   if (!python.empty()) {
-    const std::string command = fmt::format("'{}' '{}' --inputs {} --hidden {} --batch {} --steps {} --threads {}", python,
-                                            peer, inputs, hidden, batch, steps, torch::get_num_threads());
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf{};
-    while (pipe && fread(buf.data(), 1, 1, pipe) == 1) out.push_back(buf[0]);
-    if (!pipe || pclose(pipe) != 0) throw std::runtime_error("the Python peer failed: " + command);
-    const auto py = nlohmann::json::parse(out);
+    const auto py = run_peer_command(fmt::format("'{}' '{}' --inputs {} --hidden {} --batch {} --steps {} --threads {}",
+                                                 python, peer, inputs, hidden, batch, steps, torch::get_num_threads()));
     j["python_ms"] = py["ms"];
     j["python_examples_per_s"] = py["examples_per_s"];
     j["carve_over_python"] = py["ms"].get<double>() / carve_ms;
@@ -316,13 +312,9 @@ int bench_rbm(int64_t examples, int64_t repeats, bool no_python, const std::stri
                    {"carve_examples_per_s", examples / best}};
   if (!no_python) {
     for (const char* dtype : {"float32", "float64"}) {
-      const std::string command = fmt::format("/usr/bin/python3 '{}/tools/bench/rbm_peer.py' --examples {} --repeats {} --threads {} --dtype {}",
-                                              CARVE_SOURCE_DIR, examples, repeats, torch::get_num_threads(), dtype);
-      FILE* pipe = popen(command.c_str(), "r");
-      std::string out;
-      for (int c; pipe && (c = fgetc(pipe)) != EOF;) out.push_back(static_cast<char>(c));
-      if (!pipe || pclose(pipe) != 0) throw std::runtime_error("the scikit-learn peer failed: " + command);
-      const auto py = nlohmann::json::parse(out);
+      const auto py = run_peer_command(fmt::format(
+          "/usr/bin/python3 '{}/tools/bench/rbm_peer.py' --examples {} --repeats {} --threads {} --dtype {}",
+          CARVE_SOURCE_DIR, examples, repeats, torch::get_num_threads(), dtype));
       j[std::string("sklearn_") + dtype + "_examples_per_s"] = py["examples_per_s"];
       j[std::string("carve_over_sklearn_") + dtype] = py["seconds"].get<double>() / best;
     }

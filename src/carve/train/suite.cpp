@@ -13,6 +13,7 @@
 
 #include "carve/config/yaml_reader.h"
 #include "carve/data/file_bytes.h"
+#include "carve/train/sweep.h"
 #include "carve/error.h"
 
 namespace carve {
@@ -123,12 +124,7 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
       }
     }
   }
-  const fs::path base = options.out.empty() ? default_run_directory(base_spec) : options.out;
-  if (fs::exists(base) && !options.resume && !options.force) {
-    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", base.string()));
-  }
-  if (fs::exists(base) && options.force) fs::remove_all(base);
-  fs::create_directories(base);
+  const fs::path base = prepare_group_directory(base_spec, options);
 
   struct Row {
     const SuiteRun* run;
@@ -138,20 +134,11 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
   for (size_t i = 0; i < suite.runs.size(); ++i) {
     std::vector<double> test, valid, jac, sat, ll;
     for (size_t k = 0; k < seeds.size(); ++k) {
-      RunOptions o = options;
-      o.force = false;
-      o.out = (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string();
       std::printf("suite run %s, seed %llu\n", suite.runs[i].name.c_str(), static_cast<unsigned long long>(seeds[k]));
       std::fflush(stdout);
-      nlohmann::json summary;
-      const fs::path summary_path = fs::path(o.out) / "summary.json";
-      if (options.resume && fs::exists(summary_path)) {
-        std::ifstream(summary_path) >> summary;
-      } else {
-        o.resume = options.resume && fs::exists(fs::path(o.out) / "checkpoint.pt");
-        summary = run_experiment(specs[i][k], o).summary;
-        if (summary.is_null()) return {base.string(), {}};
-      }
+      const auto summary =
+          run_point(specs[i][k], options, (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string());
+      if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
       test.push_back(get(summary, "test_error"));
       valid.push_back(get(summary, "valid_error"));
       jac.push_back(get(summary, "jacobian_fro_mean"));

@@ -49,6 +49,30 @@ RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
 
 }  // namespace
 
+std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options) {
+  const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
+  if (fs::exists(base) && !options.resume && !options.force) {
+    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", base.string()));
+  }
+  if (fs::exists(base) && options.force) fs::remove_all(base);
+  fs::create_directories(base);
+  return base.string();
+}
+
+nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir) {
+  RunOptions o = options;
+  o.force = false;
+  o.out = dir;
+  const fs::path summary_path = fs::path(dir) / "summary.json";
+  if (options.resume && fs::exists(summary_path)) {
+    nlohmann::json summary;
+    std::ifstream(summary_path) >> summary;  // finished before the interruption
+    return summary;
+  }
+  o.resume = options.resume && fs::exists(fs::path(dir) / "checkpoint.pt");
+  return run_one(spec, o).summary;
+}
+
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
   const auto spec = load_experiment(file, overrides);
   const auto suite = load_suite(file);
@@ -58,12 +82,7 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
   }
   if (spec.sweep.empty()) return run_one(spec, options);
 
-  const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
-  if (fs::exists(base) && !options.resume && !options.force) {
-    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", base.string()));
-  }
-  if (fs::exists(base) && options.force) fs::remove_all(base);
-  fs::create_directories(base);
+  const fs::path base = prepare_group_directory(spec, options);
 
   struct Point {
     std::string name;
@@ -76,20 +95,10 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
     all.insert(all.end(), points[i].begin(), points[i].end());
     auto point_spec = load_experiment(file, all);
     point_spec.sweep.clear();
-    RunOptions o = options;
-    o.force = false;
-    o.out = (base / sweep_point_name(points[i])).string();
     std::printf("sweep point %zu/%zu: %s\n", i + 1, points.size(), sweep_point_name(points[i]).c_str());
     std::fflush(stdout);
-    nlohmann::json summary;
-    const fs::path summary_path = fs::path(o.out) / "summary.json";
-    if (options.resume && fs::exists(summary_path)) {
-      std::ifstream(summary_path) >> summary;  // finished before the interruption
-    } else {
-      o.resume = options.resume && fs::exists(fs::path(o.out) / "checkpoint.pt");
-      summary = run_one(point_spec, o).summary;
-      if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
-    }
+    const auto summary = run_point(point_spec, options, (base / sweep_point_name(points[i])).string());
+    if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
     done.push_back({sweep_point_name(points[i]), summary});
   }
 

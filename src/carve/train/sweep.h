@@ -15,6 +15,15 @@ namespace carve {
 // Runs the experiment file, as a sweep when it has a `sweep:` block.
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options);
 
+// The directory that holds the points of a sweep or a suite: refused if it exists unless
+// --resume (kept) or --force (recreated).
+std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options);
+
+// One point of a sweep or suite, run into `dir` (with its analysis when the spec asks). With
+// --resume, a point that finished is not run again (its summary is read back) and one that was
+// interrupted continues from its checkpoint. Returns the summary, null if interrupted (tests).
+nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir);
+
 // The subdirectory name of a sweep point: "contractive.weight=0.1,corruption.level=0.2" made
 // safe for a file system.
 std::string sweep_point_name(const std::vector<std::string>& point);
