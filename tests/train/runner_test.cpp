@@ -11,6 +11,7 @@
 #include "carve/data/amat.h"
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
+#include "carve/train/run_dir.h"
 #include "carve/train/sweep.h"
 #include "carve/train/trainer.h"
 #include "support/run_command.h"
@@ -361,6 +362,48 @@ TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
   o.out = dir.file("bad-run");
   EXPECT_THROW(run_file(dir.file("bad.yaml"), {}, o), ConfigError);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad-run"));
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+TEST_F(Finetune, StackTrainsLayerByLayerOnCodesAndFineTunesTheChain) {
+  const std::string yaml =
+      "name: stack\nseed: 3\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+      "', valid: 60, test: 60}\nmodel: {hidden: 10}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 2}\n"
+      "finetune: {epochs: 5}\nstack:\n"
+      "  - {regularizers.contractive.weight: 0.1}\n  - {model.type: rbm, model.hidden: 7}\n  - {model.hidden: 5}\n";
+  dir.write("stack.yaml", yaml);
+  RunOptions o;
+  o.out = dir.file("stack-run");
+  o.progress = false;
+  const auto r = run_file(dir.file("stack.yaml"), {}, o);
+  ASSERT_EQ(r.summary["layers"].size(), 3u);
+  EXPECT_EQ(r.summary["layers"][1]["type"], "rbm");
+  for (const char* k : {"jacobian_fro_mean", "saturation", "test_error", "valid_error"}) {
+    EXPECT_TRUE(r.summary[k].is_number()) << k;
+  }
+  // The exported stack is the chain of the three trained layers.
+  auto m = torch::jit::load(dir.file("stack-run/encoder.pt"));
+  EXPECT_EQ(m.attr("layers").toInt(), 3);
+  EXPECT_EQ(m.attr("inputs").toInt(), 36);
+  EXPECT_EQ(m.attr("hidden").toInt(), 5);
+  const auto x = torch::rand({4, 36});
+  torch::Tensor h = x;
+  for (int k = 1; k <= 3; ++k) {
+    const auto run = load_run(dir.file("stack-run/layer-" + std::to_string(k)));
+    h = run.model->encoder().code(h).detach();
+  }
+  EXPECT_LE((m.forward({x}).toTensor() - h).abs().max().item<double>(), 1e-6);
+  // Layers cannot change the data, and a file holds one of a stack, a sweep or a suite.
+  dir.write("bad.yaml", yaml + "  - {data.valid: 3}\n");
+  EXPECT_THROW(run_file(dir.file("bad.yaml"), {}, o), ConfigError);
+  dir.write("both.yaml", yaml + "sweep:\n  optimizer.lr: [0.1, 0.2]\n");
+  o.out = dir.file("both-run");
+  EXPECT_THROW(run_file(dir.file("both.yaml"), {}, o), ConfigError);
 }
 
 }  // namespace

@@ -338,6 +338,7 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
     }
   }
   r.node("suite");  // read by carve/train/suite.h
+  r.node("stack");  // read by carve/train/stack.h
   r.finish();
   if (s.data.valid == 0 && s.training.patience > 0) {
     throw ConfigError(fmt::format("{}: training.patience: early stopping needs a validation split (data.valid > 0)",

@@ -11,12 +11,16 @@
 #include <torch/script.h>
 
 #include <string>
+#include <vector>
 
 #include "models/autoencoder.h"
 
 namespace carve {
 
-// Any encoder of one Linear + elementwise layer (an auto-encoder's, an RBM's p(h | v)).
+// Any chain of Linear + elementwise layers (an auto-encoder's, an RBM's p(h | v), a stack).
+// A chain's attributes: activation is the top layer's, hidden the code size; layers the count.
+torch::jit::Module export_encoder(const std::vector<AffineLayer>& layers, const std::string& model_type);
+void save_encoder(const std::vector<AffineLayer>& layers, const std::string& model_type, const std::string& path);
 torch::jit::Module export_encoder(const AffineLayer& layer, const std::string& model_type);
 torch::jit::Module export_encoder(const AutoEncoderImpl& ae, const std::string& model_type);
 // Written atomically (temporary file + rename).

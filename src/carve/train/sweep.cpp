@@ -9,6 +9,7 @@
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/report/analysis.h"
+#include "carve/train/stack.h"
 #include "carve/train/suite.h"
 
 namespace carve {
@@ -76,10 +77,12 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
   const auto spec = load_experiment(file, overrides);
   const auto suite = load_suite(file);
-  if (!suite.runs.empty()) {
-    if (!spec.sweep.empty()) throw ConfigError(fmt::format("{}: a file holds a suite or a sweep, not both", file));
-    return run_suite(file, suite, overrides, options);
+  const auto stack = load_stack(file);
+  if (static_cast<int>(!suite.runs.empty()) + static_cast<int>(!spec.sweep.empty()) + static_cast<int>(!stack.empty()) > 1) {
+    throw ConfigError(fmt::format("{}: a file holds one of a suite, a sweep or a stack", file));
   }
+  if (!suite.runs.empty()) return run_suite(file, suite, overrides, options);
+  if (!stack.empty()) return run_stack(file, stack, overrides, options);
   if (spec.sweep.empty()) return run_one(spec, options);
 
   const fs::path base = prepare_group_directory(spec, options);

@@ -73,8 +73,8 @@ torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
   return x;
 }
 
-// Mean per-example ||J_f(x)||_F and the saturation (fraction of code units within tau of the
-// activation's bounds; sigmoid in [0, 1], tanh rescaled from [-1, 1]; NaN for unbounded ones).
+}  // namespace
+
 std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau) {
   torch::NoGradGuard no_grad;
   const auto layers = encoder.affine_layers();
@@ -96,6 +96,8 @@ std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Ten
   }
   return {fro, saturation};
 }
+
+namespace {
 
 struct Row {
   std::vector<double> v;  // in kColumns order
@@ -181,13 +183,13 @@ BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const C
 
 std::string default_run_directory(const ExperimentSpec& spec) { return (fs::path("runs") / spec.name).string(); }
 
-RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, const Splits* given) {
   const auto start_time = std::chrono::steady_clock::now();
   const auto device = resolve_device(options.device.empty() ? spec.device : options.device);
   if (spec.threads > 0) torch::set_num_threads(static_cast<int>(spec.threads));
 
   // Everything that can fail on bad input happens before the run directory exists.
-  const auto splits = load_run_splits(spec);
+  const auto splits = given ? *given : load_run_splits(spec);
   const auto train_x = splits.train.flat().to(device);
   const auto valid_x = splits.valid.size() > 0 ? splits.valid.flat().to(device) : torch::Tensor();
   const auto metric_x = (valid_x.defined() ? valid_x : train_x).slice(0, 0, spec.training.metric_examples);

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "carve/config/experiment.h"
+#include "carve/data/splits.h"
 #include "carve/penalty/contractive.h"
 #include "models/autoencoder.h"
 
@@ -50,7 +51,8 @@ struct RunResult {
   nlohmann::json summary;
 };
 
-RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
+// `splits`, when given, replaces the spec's data (a stack's upper layers train on codes).
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, const Splits* splits = nullptr);
 
 // The loss of one batch x under `spec` (corruption, reconstruction, every regularizer), what a
 // training step differentiates. terms = [reconstruction, weight decay, contractive, higher
@@ -66,6 +68,11 @@ BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const C
 void clear_gradients(const std::vector<torch::Tensor>& params);
 // The contractive penalty a spec asks for.
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec);
+
+// Mean per-example ||J_f(x)||_F over x and the saturation of the code (fraction of units within
+// tau of the activation's bounds; sigmoid in [0, 1], tanh rescaled from [-1, 1]; NaN for
+// unbounded activations), for any chain of Linear + elementwise layers.
+std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau);
 
 // The default run directory of an experiment.
 std::string default_run_directory(const ExperimentSpec& spec);

@@ -1,0 +1,145 @@
+#include "carve/train/stack.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "carve/config/yaml_reader.h"
+#include "carve/data/file_bytes.h"
+#include "carve/device.h"
+#include "carve/error.h"
+#include "carve/export/torchscript.h"
+#include "carve/nn/affine_chain.h"
+#include "carve/train/finetune.h"
+#include "carve/train/run_dir.h"
+#include "carve/train/sweep.h"
+#include "carve/version.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+std::vector<std::vector<std::string>> load_stack(const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(fmt::format("{}: no such file", file));
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
+  }
+  std::vector<std::vector<std::string>> layers;
+  if (!root.IsMap() || !root["stack"].IsDefined()) return layers;
+  const auto stack = root["stack"];
+  if (!stack.IsSequence() || stack.size() == 0) {
+    throw ConfigError(fmt::format("{}: stack: expected a non-empty list of layers", config::location(file, stack, "stack")));
+  }
+  for (size_t i = 0; i < stack.size(); ++i) {
+    const auto layer = stack[i];
+    const auto where = fmt::format("stack[{}]", i);
+    if (!layer.IsMap()) throw ConfigError(fmt::format("{}: {}: expected a mapping of key paths to values", config::location(file, layer, where), where));
+    std::vector<std::string> overrides;
+    for (const auto& kv : layer) {
+      const auto key = kv.first.as<std::string>();
+      if (key.rfind("data.", 0) == 0 || key == "data") {
+        throw ConfigError(fmt::format("{}: {}: '{}': a layer trains on the codes of the layer below, it cannot change the data",
+                                      config::location(file, kv.first, where), where, key));
+      }
+      if (!kv.second.IsScalar()) {
+        throw ConfigError(fmt::format("{}: {}: the value of '{}' must be a scalar", config::location(file, kv.second, where), where, key));
+      }
+      overrides.push_back(key + "=" + kv.second.Scalar());
+    }
+    layers.push_back(overrides);
+  }
+  return layers;
+}
+
+namespace {
+
+// Codes of `encoder` for every example of d, as [N, 1, 1, H] images with the same labels.
+Dataset codes_of(Encoder& encoder, const Dataset& d, const torch::Device& device) {
+  if (d.size() == 0) return d;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  const auto x = d.flat();
+  for (int64_t i = 0; i < x.size(0); i += 1000) parts.push_back(encoder.code(x.slice(0, i, i + 1000).to(device)).cpu());
+  const auto codes = torch::cat(parts);
+  return {codes.view({codes.size(0), 1, 1, codes.size(1)}), d.labels};
+}
+
+}  // namespace
+
+RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
+                    const std::vector<std::string>& overrides, const RunOptions& options) {
+  const auto base = load_experiment(file, overrides);
+  std::vector<ExperimentSpec> specs;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    auto all = overrides;
+    all.insert(all.end(), layers[k].begin(), layers[k].end());
+    all.push_back("finetune.enabled=false");  // the stack fine-tunes as a whole
+    all.push_back("analysis.enabled=false");
+    try {
+      specs.push_back(load_experiment(file, all));
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{} (stack layer {})", e.what(), k + 1));
+    }
+  }
+  const auto device = resolve_device(options.device.empty() ? base.device : options.device);
+  const auto raw = load_run_splits(base);
+  const fs::path dir = prepare_group_directory(base, options);
+
+  Splits current = raw;
+  std::vector<AffineLayer> chain;
+  nlohmann::json layer_info = nlohmann::json::array();
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const auto layer_dir = (dir / fmt::format("layer-{}", k + 1)).string();
+    std::printf("stack layer %zu/%zu: %s, %lld inputs\n", k + 1, specs.size(), specs[k].model.type.c_str(),
+                static_cast<long long>(current.train.flat().size(1)));
+    std::fflush(stdout);
+    RunOptions o = options;
+    o.force = false;
+    o.out = layer_dir;
+    if (!(options.resume && fs::exists(fs::path(layer_dir) / "summary.json"))) {
+      o.resume = options.resume && fs::exists(fs::path(layer_dir) / "checkpoint.pt");
+      if (run_experiment(specs[k], o, &current).summary.is_null()) return {dir.string(), {}};  // interrupted (tests)
+    }
+    const auto run = load_run(layer_dir);  // the layer at its best epoch
+    run.model->module().to(device);
+    auto& encoder = run.model->encoder();
+    for (const auto& l : encoder.affine_layers()) {
+      chain.push_back({l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
+    }
+    layer_info.push_back({{"directory", layer_dir}, {"type", specs[k].model.type}, {"hidden", specs[k].model.hidden}});
+    if (k + 1 < specs.size()) {
+      current = {codes_of(encoder, current.train, device), codes_of(encoder, current.valid, device),
+                 codes_of(encoder, current.test, device)};
+    }
+  }
+
+  AffineChain stack(chain);
+  save_encoder(chain, "stack", (dir / "encoder.pt").string());
+  const auto& eval = raw.test.size() > 0 ? raw.test : raw.valid.size() > 0 ? raw.valid : raw.train;
+  const auto [fro, sat] = contraction_metrics(stack, eval.flat().to(device), base.training.saturation_threshold);
+  nlohmann::json s{{"name", base.name},
+                   {"carve_version", version()},
+                   {"command_line", options.command_line},
+                   {"layers", layer_info},
+                   {"jacobian_fro_mean", fro},
+                   {"saturation", std::isfinite(sat) ? nlohmann::json(sat) : nlohmann::json()},
+                   {"metrics_split", raw.test.size() > 0 ? "test" : raw.valid.size() > 0 ? "valid" : "train"}};
+  if (base.finetune.enabled) {
+    const auto f = finetune(stack, raw, base.finetune, base.seed, device, (dir / "finetune.csv").string());
+    s["test_error"] = f.test_error;
+    s["valid_error"] = f.valid_error;
+    s["finetune"] = {{"mode", base.finetune.mode}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
+                     {"train_error", f.train_error}, {"classes", f.classes}};
+  }
+  const auto text = s.dump(2) + "\n";
+  data::write_file_bytes((dir / "summary.json").string(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  return {dir.string(), s};
+}
+
+}  // namespace carve

@@ -1,0 +1,28 @@
+// Greedy layer-wise pretraining (Hinton et al. 2006; Bengio et al. 2007): a `stack:` block lists
+// the layers, each a mapping of key overrides applied to the rest of the file, so any mix of
+// carve's models stacks (CAE-2, DAE-b-3, RBM-3 as a DBN-style stack):
+//
+//   stack:
+//     - {model.type: autoencoder, model.hidden: 1000, regularizers.contractive.weight: 0.1}
+//     - {model.type: rbm, model.hidden: 500}
+//
+// Layer k trains into RUN_DIR/layer-k/ on the codes p(h | x) of layer k-1 for every split (the
+// first on the data); every layer is validated before any trains. The chain of trained layers
+// is the stack's encoder: RUN_DIR/encoder.pt (TorchScript), RUN_DIR/summary.json with the
+// jacobian_fro_mean and saturation of the whole stack on the test split, and, with a finetune:
+// block, an MLP over all layers (test_error, valid_error). Layers may not set data.* keys.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carve/train/trainer.h"
+
+namespace carve {
+
+// Each layer's overrides (key=value); empty when the file has no stack.
+std::vector<std::vector<std::string>> load_stack(const std::string& file);
+RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
+                    const std::vector<std::string>& overrides, const RunOptions& options);
+
+}  // namespace carve
