@@ -404,6 +404,20 @@ TEST_F(Finetune, StackTrainsLayerByLayerOnCodesAndFineTunesTheChain) {
   dir.write("both.yaml", yaml + "sweep:\n  optimizer.lr: [0.1, 0.2]\n");
   o.out = dir.file("both-run");
   EXPECT_THROW(run_file(dir.file("both.yaml"), {}, o), ConfigError);
+
+  // A suite run may be another file, here the stack: validated whole, run into its seed dir.
+  dir.write("suite.yaml", "name: s\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                              "', valid: 60, test: 60}\nfinetune: {epochs: 2}\nsuite:\n  runs:\n"
+                              "    - {name: one-layer, set: {model.hidden: 6}}\n"
+                              "    - {name: three-layers, file: stack.yaml, set: {finetune.epochs: 2}}\n");
+  o.out = dir.file("suite-run");
+  const auto s = run_file(dir.file("suite.yaml"), {}, o);
+  EXPECT_EQ(s.summary["table"].size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite-run" / "three-layers" / "seed-0" / "layer-3" / "summary.json"));
+  dir.write("bad-suite.yaml", testing::slurp(dir.file("suite.yaml")) + "    - {name: broken, file: bad.yaml}\n");
+  o.out = dir.file("bad-suite-run");
+  EXPECT_THROW(run_file(dir.file("bad-suite.yaml"), {}, o), ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad-suite-run"));
 }
 
 }  // namespace

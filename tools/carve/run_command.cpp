@@ -66,6 +66,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   check->callback([&action, c] {
     action = [c] {
       const auto spec = load_experiment(c->file, c->set);
+      validate_all(c->file, c->set);
       std::cout << "# " << c->file << ": valid";
       const auto points = sweep_points(spec);
       if (!spec.sweep.empty()) std::cout << fmt::format(" ({} sweep points)", points.size());

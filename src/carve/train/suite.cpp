@@ -62,6 +62,12 @@ SuiteSpec load_suite(const std::string& file) {
       }
     }
     s.paper_test_error = run.get<double>("paper_test_error", -1);
+    s.file = run.get<std::string>("file", "");
+    if (!s.file.empty()) {
+      const auto path = fs::path(file).parent_path() / s.file;
+      if (!fs::exists(path)) run.fail("file", fmt::format("no such file: {}", path.string()));
+      s.file = path.string();
+    }
     run.finish();
     suite.runs.push_back(s);
   }
@@ -118,7 +124,12 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
       all.insert(all.end(), run.overrides.begin(), run.overrides.end());
       all.push_back(fmt::format("seed={}", seed));
       try {
-        specs.back().push_back(load_experiment(file, all));
+        if (run.file.empty()) {
+          specs.back().push_back(load_experiment(file, all));
+        } else {
+          validate_file(run.file, all);
+          specs.back().push_back(load_experiment(run.file, all));
+        }
       } catch (const ConfigError& e) {
         throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
       }
@@ -136,8 +147,23 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
     for (size_t k = 0; k < seeds.size(); ++k) {
       std::printf("suite run %s, seed %llu\n", suite.runs[i].name.c_str(), static_cast<unsigned long long>(seeds[k]));
       std::fflush(stdout);
-      const auto summary =
-          run_point(specs[i][k], options, (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string());
+      const auto point_dir = (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string();
+      nlohmann::json summary;
+      if (suite.runs[i].file.empty()) {
+        summary = run_point(specs[i][k], options, point_dir);
+      } else if (options.resume && fs::exists(fs::path(point_dir) / "summary.json")) {
+        std::ifstream(fs::path(point_dir) / "summary.json") >> summary;
+      } else {
+        auto all = overrides;
+        all.insert(all.end(), suite.runs[i].overrides.begin(), suite.runs[i].overrides.end());
+        all.push_back(fmt::format("seed={}", seeds[k]));
+        RunOptions o = options;
+        o.out = point_dir;
+        o.force = false;
+        o.resume = options.resume && (fs::exists(fs::path(point_dir) / "checkpoint.pt") ||
+                                      fs::exists(fs::path(point_dir) / "layer-1"));
+        summary = run_file(suite.runs[i].file, all, o).summary;
+      }
       if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
       test.push_back(get(summary, "test_error"));
       valid.push_back(get(summary, "valid_error"));

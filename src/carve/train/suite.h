@@ -9,6 +9,9 @@
 //         paper_test_error: 0.0114     # optional: shown beside ours where the protocol matches
 //       - name: RBM-binary
 //         set: {model.type: rbm}
+//       - name: CAE-2
+//         file: ../cae-2.yaml          # a run may be another file (relative to this one), e.g. a stack
+//         set: {data.dataset: rectangles}
 //
 // Each run x seed trains into RUN_DIR/<run name>/seed-<seed>/ (the rest of the file is the base
 // configuration). RUN_DIR/table.md and table.csv list the runs sorted by mean test error, with
@@ -25,6 +28,7 @@ namespace carve {
 
 struct SuiteRun {
   std::string name;
+  std::string file;                    // another experiment file (a stack, say); "" = this one
   std::vector<std::string> overrides;  // key=value
   double paper_test_error = -1;        // < 0: none
 };

@@ -74,6 +74,41 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   return run_one(spec, o).summary;
 }
 
+void validate_file(const std::string& file, const std::vector<std::string>& overrides) {
+  const auto spec = load_experiment(file, overrides);
+  if (!spec.sweep.empty() || !load_suite(file).runs.empty()) {
+    throw ConfigError(fmt::format("{}: a suite run's file cannot hold a sweep or a suite", file));
+  }
+  for (const auto& layer : load_stack(file)) {
+    auto all = overrides;
+    all.insert(all.end(), layer.begin(), layer.end());
+    load_experiment(file, all);
+  }
+}
+
+void validate_all(const std::string& file, const std::vector<std::string>& overrides) {
+  const auto spec = load_experiment(file, overrides);  // sweep points included
+  const auto suite = load_suite(file);
+  for (const auto& run : suite.runs) {
+    for (auto seed : suite.seeds.empty() ? std::vector<uint64_t>{spec.seed} : suite.seeds) {
+      auto all = overrides;
+      all.insert(all.end(), run.overrides.begin(), run.overrides.end());
+      all.push_back(fmt::format("seed={}", seed));
+      try {
+        if (run.file.empty()) load_experiment(file, all);
+        else validate_file(run.file, all);
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
+      }
+    }
+  }
+  for (const auto& layer : load_stack(file)) {
+    auto all = overrides;
+    all.insert(all.end(), layer.begin(), layer.end());
+    load_experiment(file, all);
+  }
+}
+
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
   const auto spec = load_experiment(file, overrides);
   const auto suite = load_suite(file);

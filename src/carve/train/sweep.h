@@ -12,7 +12,15 @@
 
 namespace carve {
 
-// Runs the experiment file, as a sweep when it has a `sweep:` block.
+// Validates a file for run_file: its spec, and each layer of a stack. A suite or sweep inside is
+// refused (they do not nest).
+void validate_file(const std::string& file, const std::vector<std::string>& overrides);
+
+// Everything run_file would validate before training: the spec, every sweep point, every suite
+// run x seed, every stack layer. Throws ConfigError / UsageError.
+void validate_all(const std::string& file, const std::vector<std::string>& overrides);
+
+// Runs the experiment file: as a sweep, a suite or a stack when it has such a block.
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options);
 
 // The directory that holds the points of a sweep or a suite: refused if it exists unless
