@@ -179,6 +179,16 @@ bool MapReader::convert<bool>(const std::string& key, const YAML::Node& n) const
   return v;
 }
 
+YAML::Node load_yaml_file(const std::string& file) {
+  try {
+    return YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(fmt::format("{}: no such file", file));
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
+  }
+}
+
 std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {

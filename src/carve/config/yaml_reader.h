@@ -82,6 +82,9 @@ template <> bool MapReader::convert<bool>(const std::string&, const YAML::Node&)
 std::string location(const std::string& file, const YAML::Node& node, const std::string& path,
                      const std::set<std::string>* overridden = nullptr);
 
+// Parses a YAML file; a missing file or a syntax error is a ConfigError at FILE:LINE:COL.
+YAML::Node load_yaml_file(const std::string& file);
+
 // Applies `key.path=value` (value parsed as YAML) to `root`; returns the dotted path. Throws
 // UsageError if malformed.
 std::string apply_override(YAML::Node& root, const std::string& assignment);

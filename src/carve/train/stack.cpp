@@ -22,14 +22,7 @@ namespace carve {
 namespace fs = std::filesystem;
 
 std::vector<std::vector<std::string>> load_stack(const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: no such file", file));
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = config::load_yaml_file(file);
   std::vector<std::vector<std::string>> layers;
   if (!root.IsMap() || !root["stack"].IsDefined()) return layers;
   const auto stack = root["stack"];

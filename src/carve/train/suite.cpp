@@ -21,14 +21,7 @@ namespace carve {
 namespace fs = std::filesystem;
 
 SuiteSpec load_suite(const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: no such file", file));
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = config::load_yaml_file(file);
   SuiteSpec suite;
   if (!root.IsMap() || !root["suite"].IsDefined()) return suite;
   config::MapReader r(root["suite"], file, "suite");
