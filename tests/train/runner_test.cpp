@@ -256,6 +256,7 @@ TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
   EXPECT_EQ(r.summary["best"]["log_z_method"], "exact");
   EXPECT_TRUE(r.summary["best"]["log_likelihood"].is_number());
   EXPECT_LT(r.summary["best"]["log_likelihood"].get<double>(), 0);
+  EXPECT_LE(r.summary["best"]["pseudo_log_likelihood"].get<double>(), 0);
   EXPECT_TRUE(r.summary["best"]["jacobian_fro_mean"].is_number());
   EXPECT_EQ(torch::jit::load(r.directory + "/encoder.pt").attr("model_type").toStringRef(), "rbm");
   // PCD chains are part of the checkpoint: a resumed run is bit-identical.

@@ -86,6 +86,10 @@ class RBMModel : public Pretrainable {
   nlohmann::json final_metrics(const torch::Tensor& test_x) override {
     nlohmann::json m = nlohmann::json::object();
     if (!test_x.defined() || test_x.size(0) == 0) return m;
+    if (rbm_->options.visible_units() == VisibleUnits::binary) {
+      torch::NoGradGuard no_grad;
+      m["pseudo_log_likelihood"] = rbm_->pseudo_log_likelihood(test_x).item<double>();
+    }
     double log_z = 0;
     if (rbm_->options.hidden() <= 20) {
       log_z = exact_log_partition(*rbm_);
