@@ -14,6 +14,8 @@ import time
 
 import torch
 
+from peer_ae import TiedCAE
+
 
 def median_ms(fn, repeats):
     fn()  # warm-up
@@ -37,35 +39,14 @@ def main():
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    r = 4 * (6.0 / (a.inputs + a.hidden)) ** 0.5
-    W = ((torch.rand(a.hidden, a.inputs) * 2 - 1) * r).requires_grad_()
-    b = torch.zeros(a.hidden, requires_grad=True)
-    c = torch.zeros(a.inputs, requires_grad=True)
+    model = TiedCAE(a.inputs, a.hidden)
     x = torch.rand(a.batch, a.inputs)
-    opt = torch.optim.SGD([W, b, c], lr=0.01, momentum=0.9)
-    lam = 0.1
-
-    def encode(v):
-        return torch.sigmoid(torch.nn.functional.linear(v, W, b))
-
-    def recon(h):
-        logits = torch.nn.functional.linear(h, W.t(), c)
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, x, reduction="none").sum(1).mean()
 
     def ae_step():
-        opt.zero_grad()
-        recon(encode(x)).backward()
-        opt.step()
+        model.step(x, contractive=False)
 
     def analytic_step():
-        opt.zero_grad()
-        h = encode(x)
-        d = h * (1 - h)
-        penalty = torch.mv(d * d, W.pow(2).sum(1)).mean()
-        (recon(h) + lam * penalty).backward()
-        opt.step()
+        model.step(x, contractive=True)
 
     result = {
         "torch_version": torch.__version__,
@@ -81,9 +62,9 @@ def main():
             from torch.func import jacrev, vmap
 
         def exact():
-            J = vmap(jacrev(encode))(x)  # [B, H, D]
+            J = vmap(jacrev(model.encode))(x)  # [B, H, D]
             penalty = J.pow(2).sum() / a.batch
-            torch.autograd.grad(penalty, [W, b])
+            torch.autograd.grad(penalty, [model.W, model.b])
 
         result["exact_functorch_ms"] = median_ms(exact, a.exact_repeats)
         result["exact_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -9,6 +9,8 @@ import time
 
 import torch
 
+from peer_ae import TiedCAE
+
 
 def main():
     p = argparse.ArgumentParser()
@@ -19,25 +21,11 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    r = 4 * (6.0 / (a.inputs + a.hidden)) ** 0.5
-    W = ((torch.rand(a.hidden, a.inputs) * 2 - 1) * r).requires_grad_()
-    b = torch.zeros(a.hidden, requires_grad=True)
-    c = torch.zeros(a.inputs, requires_grad=True)
+    model = TiedCAE(a.inputs, a.hidden)
     data = torch.rand(20 * a.batch, a.inputs)
-    opt = torch.optim.SGD([W, b, c], lr=0.01, momentum=0.9)
-    lam = 0.1
 
     def step(i):
-        x = data[(i % 20) * a.batch:(i % 20 + 1) * a.batch]
-        opt.zero_grad()
-        h = torch.sigmoid(torch.nn.functional.linear(x, W, b))
-        logits = torch.nn.functional.linear(h, W.t(), c)
-        recon = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
-        d = h * (1 - h)
-        penalty = torch.mv(d * d, W.pow(2).sum(1)).mean()
-        (recon + lam * penalty).backward()
-        opt.step()
+        model.step(data[(i % 20) * a.batch:(i % 20 + 1) * a.batch])
 
     for i in range(10):
         step(i)
