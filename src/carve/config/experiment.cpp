@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "carve/config/yaml_reader.h"
+#include "carve/data/file_bytes.h"
 #include "carve/data/variations.h"
 #include "carve/error.h"
 
@@ -364,11 +365,8 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
 }
 
 ExperimentSpec load_experiment(const std::string& file, const std::vector<std::string>& overrides) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError(fmt::format("{}: no such file", file));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_experiment(ss.str(), file, overrides);
+  if (!std::filesystem::is_regular_file(file)) throw ConfigError(fmt::format("{}: no such file", file));
+  return parse_experiment(data::read_text_file(file), file, overrides);
 }
 
 std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec) {

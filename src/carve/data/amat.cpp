@@ -98,7 +98,7 @@ void write_amat(const std::string& path, const Dataset& d) {
     out.append(std::to_string(labels.data_ptr<int64_t>()[i]));
     out.push_back('\n');
   }
-  data::write_file_bytes(path, reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  data::write_text_file(path, out);
 }
 
 }  // namespace carve

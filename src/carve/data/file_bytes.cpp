@@ -87,4 +87,13 @@ void write_file_bytes(const std::string& path, const uint8_t* data, size_t size,
   if (ec) throw DataError(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+  write_file_bytes(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+std::string read_text_file(const std::string& path) {
+  const auto bytes = read_file_bytes(path);
+  return std::string(bytes.begin(), bytes.end());
+}
+
 }  // namespace carve::data

@@ -15,4 +15,8 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_si
 // Writes atomically (temporary file + rename); gzip-compressed when `gzip`.
 void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip = false);
 
+// Text files: written atomically, read whole (DataError naming a missing file).
+void write_text_file(const std::string& path, const std::string& text);
+std::string read_text_file(const std::string& path);
+
 }  // namespace carve::data

@@ -21,9 +21,21 @@ uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
   return r % bound;
 }
 
-void fisher_yates(std::vector<int64_t>& v, std::mt19937_64& rng) {
+}  // namespace
+
+void shuffle_indices(std::vector<int64_t>& v, std::mt19937_64& rng) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[bounded(rng, i)]);
 }
+
+std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed) {
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  shuffle_indices(order, rng);
+  return order;
+}
+
+namespace {
 
 torch::Tensor to_index(const std::vector<int64_t>& v, size_t from, size_t to) {
   std::vector<int64_t> part(v.begin() + from, v.begin() + to);
@@ -38,7 +50,7 @@ std::vector<int64_t> split_order(const torch::Tensor& labels, uint64_t seed, boo
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(seed);
-  if (shuffle) fisher_yates(order, rng);
+  if (shuffle) shuffle_indices(order, rng);
   if (!stratify) return order;
   // Example k of a class with n_c members gets the key (k + 1/2) / n_c: sorting by key deals the
   // classes out in proportion, so any prefix or suffix of length m holds ~m n_c / n of class c.

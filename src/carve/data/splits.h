@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "carve/data/dataset.h"
@@ -37,6 +38,12 @@ struct Splits {
 };
 
 Splits make_splits(const DatasetSource& source, const SplitOptions& options);
+
+// Shuffles `indices` in place with carve's Fisher-Yates (unbiased draws from `rng`): the same
+// order on every platform. The one shuffle behind splits, epochs and fine-tuning.
+void shuffle_indices(std::vector<int64_t>& indices, std::mt19937_64& rng);
+// 0 .. n-1 shuffled with a generator seeded by `seed`.
+std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed);
 
 // The pool order of make_splits (indices into `labels`).
 std::vector<int64_t> split_order(const torch::Tensor& labels, uint64_t seed, bool shuffle,

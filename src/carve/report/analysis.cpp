@@ -21,9 +21,7 @@ using json = nlohmann::json;
 
 namespace {
 
-void write_text(const fs::path& path, const std::string& text) {
-  data::write_file_bytes(path.string(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
-}
+void write_text(const fs::path& path, const std::string& text) { data::write_text_file(path.string(), text); }
 
 // A numeric CSV with a header: column name -> values.
 std::vector<std::pair<std::string, std::vector<double>>> read_csv(const fs::path& path) {

@@ -11,7 +11,7 @@ ContrastiveDivergence::ContrastiveDivergence(CDOptions options) : options_(optio
   if (options_.chains() < 0) throw UsageError(fmt::format("chains must be >= 0, got {}", options_.chains()));
 }
 
-void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
+torch::Tensor ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   torch::NoGradGuard no_grad;
   const auto h0 = rbm.hidden_probability(v0);
   torch::Tensor v;
@@ -43,6 +43,7 @@ void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   rbm.weight.mutable_grad() = grad_w;
   rbm.bias.mutable_grad() = hk.mean(0) - h0.mean(0);
   rbm.visible_bias.mutable_grad() = v.mean(0) - v0.mean(0);
+  return h0;
 }
 
 }  // namespace carve

@@ -27,7 +27,8 @@ struct CDOptions {
 class ContrastiveDivergence {
  public:
   explicit ContrastiveDivergence(CDOptions options = {});
-  void accumulate(RBMImpl& rbm, const torch::Tensor& v0);
+  // Returns p(h = 1 | v0), the positive phase, for monitoring without another pass.
+  torch::Tensor accumulate(RBMImpl& rbm, const torch::Tensor& v0);
   // The persistent chains (undefined before the first PCD batch), for checkpoints.
   const torch::Tensor& chains() const { return chains_; }
   void set_chains(torch::Tensor chains) { chains_ = std::move(chains); }

@@ -87,7 +87,7 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
   for (int64_t epoch = 1; epoch <= spec.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     std::iota(order.begin(), order.end(), 0);
-    for (int64_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % static_cast<uint64_t>(i)]);
+    shuffle_indices(order, rng);
     const auto perm = torch::tensor(order, torch::kInt64).to(device);
     double loss_sum = 0;
     for (int64_t i = 0; i < n; i += spec.batch_size) {
@@ -116,7 +116,7 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
       break;
     }
   }
-  data::write_file_bytes(csv_path, reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+  data::write_text_file(csv_path, csv);
   return r;
 }
 

@@ -20,15 +20,15 @@ class AutoEncoderModel : public Pretrainable {
                 .decoder_activation(spec.model.decoder_activation)
                 .tied(spec.model.tied)
                 .loss(spec.model.loss)),
-        contractive_(contractive_penalty(spec)) {}
+        contractive_(contractive_penalty(spec)),
+        params_(ae_->parameters()) {}
 
   torch::nn::Module& module() override { return *ae_; }
   Encoder& encoder() override { return *ae_; }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
-    const auto params = ae_->parameters();
-    clear_gradients(params);
+    clear_gradients(params_);
     auto [loss, terms] = training_loss(*ae_, spec_, contractive_, x);
-    if (torch::isfinite(terms).all().item<bool>()) loss.backward({}, c10::nullopt, false, params);
+    if (torch::isfinite(terms).all().item<bool>()) loss.backward({}, c10::nullopt, false, params_);
     return terms;
   }
   double reconstruction_error(const torch::Tensor& x) override {
@@ -45,6 +45,7 @@ class AutoEncoderModel : public Pretrainable {
   ExperimentSpec spec_;
   AutoEncoder ae_;
   ContractivePenalty contractive_;
+  std::vector<torch::Tensor> params_;  // the same tensors across to(device), load and steps
 };
 
 class RBMModel : public Pretrainable {
@@ -57,7 +58,7 @@ class RBMModel : public Pretrainable {
   torch::nn::Module& module() override { return *rbm_; }
   Encoder& encoder() override { return *rbm_; }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
-    cd_.accumulate(*rbm_, x);
+    const auto h0 = cd_.accumulate(*rbm_, x);
     const double wd = spec_.regularizers.weight_decay;
     double wd_term = 0;
     if (wd > 0) {
@@ -65,7 +66,12 @@ class RBMModel : public Pretrainable {
       rbm_->weight.mutable_grad().add_(rbm_->weight, 2 * wd);  // d/dW of wd * sum W^2
       wd_term = rbm_->weight.pow(2).sum().item<double>();
     }
-    const double rec = reconstruction_error(x);
+    double rec;
+    {
+      // reconstruction_error(x) from the positive phase CD already computed (same parameters).
+      torch::NoGradGuard no_grad;
+      rec = (rbm_->visible_mean(h0) - x).pow(2).sum(-1).mean().item<double>();
+    }
     return torch::tensor({rec, wd_term, 0.0, 0.0, 0.0, rec + wd * wd_term}, torch::kFloat64);
   }
   double reconstruction_error(const torch::Tensor& x) override {
@@ -117,6 +123,16 @@ class RBMModel : public Pretrainable {
 };
 
 }  // namespace
+
+double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  for (int64_t i = 0; i < x.size(0); i += 1000) {
+    const auto batch = x.slice(0, i, i + 1000);
+    total += model.reconstruction_error(batch) * static_cast<double>(batch.size(0));
+  }
+  return total / static_cast<double>(x.size(0));
+}
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs) {
   if (spec.model.type == "rbm") return std::make_unique<RBMModel>(spec, inputs);

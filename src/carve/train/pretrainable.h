@@ -39,6 +39,9 @@ class Pretrainable {
   virtual void save_encoder(const std::string& path) = 0;
 };
 
+// Mean per-example reconstruction error over all of x, in batches of 1000 examples.
+double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x);
+
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs);
 
 }  // namespace carve

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "carve/data/catalog.h"
+#include "carve/data/file_bytes.h"
 #include "carve/error.h"
 
 namespace carve {
@@ -18,10 +19,8 @@ LoadedRun load_run(const std::string& directory) {
   if (!fs::exists(dir / "config.yaml") || !fs::exists(dir / "checkpoint.pt")) {
     throw UsageError(fmt::format("{}: not a run directory (no config.yaml and checkpoint.pt)", directory));
   }
-  std::ifstream in(dir / "config.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  LoadedRun run{directory, parse_experiment(text.str(), (dir / "config.yaml").string()), nullptr};
+  const auto config = (dir / "config.yaml").string();
+  LoadedRun run{directory, parse_experiment(data::read_text_file(config), config), nullptr};
   torch::serialize::InputArchive archive, model;
   archive.load_from((dir / "checkpoint.pt").string());
   archive.read("model", model);

@@ -131,7 +131,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
                      {"train_error", f.train_error}, {"classes", f.classes}};
   }
   const auto text = s.dump(2) + "\n";
-  data::write_file_bytes((dir / "summary.json").string(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  data::write_text_file((dir / "summary.json").string(), text);
   return {dir.string(), s};
 }
 

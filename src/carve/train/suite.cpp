@@ -104,30 +104,31 @@ double get(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::vector<std::string>& overrides,
-                    const RunOptions& options) {
-  const auto base_spec = load_experiment(file, overrides);
-  const auto seeds = suite.seeds.empty() ? std::vector<uint64_t>{base_spec.seed} : suite.seeds;
-  // Validate every run before any trains.
-  std::vector<std::vector<ExperimentSpec>> specs;
+std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const SuiteSpec& suite,
+                                                const std::vector<std::string>& overrides) {
+  const auto seeds = suite.seeds.empty() ? std::vector<uint64_t>{load_experiment(file, overrides).seed} : suite.seeds;
+  std::vector<std::vector<SuitePoint>> plan;
   for (const auto& run : suite.runs) {
-    specs.emplace_back();
+    plan.emplace_back();
     for (auto seed : seeds) {
       auto all = overrides;
       all.insert(all.end(), run.overrides.begin(), run.overrides.end());
       all.push_back(fmt::format("seed={}", seed));
       try {
-        if (run.file.empty()) {
-          specs.back().push_back(load_experiment(file, all));
-        } else {
-          validate_file(run.file, all);
-          specs.back().push_back(load_experiment(run.file, all));
-        }
+        plan.back().push_back({run.file.empty() ? load_experiment(file, all) : validate_file(run.file, all), all});
       } catch (const ConfigError& e) {
         throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
       }
     }
   }
+  return plan;
+}
+
+RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::vector<std::string>& overrides,
+                    const RunOptions& options) {
+  const auto base_spec = load_experiment(file, overrides);
+  const auto seeds = suite.seeds.empty() ? std::vector<uint64_t>{base_spec.seed} : suite.seeds;
+  const auto plan = plan_suite(file, suite, overrides);  // every run validated before any trains
   const fs::path base = prepare_group_directory(base_spec, options);
 
   struct Row {
@@ -143,19 +144,16 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
       const auto point_dir = (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string();
       nlohmann::json summary;
       if (suite.runs[i].file.empty()) {
-        summary = run_point(specs[i][k], options, point_dir);
+        summary = run_point(plan[i][k].spec, options, point_dir);
       } else if (options.resume && fs::exists(fs::path(point_dir) / "summary.json")) {
         std::ifstream(fs::path(point_dir) / "summary.json") >> summary;
       } else {
-        auto all = overrides;
-        all.insert(all.end(), suite.runs[i].overrides.begin(), suite.runs[i].overrides.end());
-        all.push_back(fmt::format("seed={}", seeds[k]));
         RunOptions o = options;
         o.out = point_dir;
         o.force = false;
         o.resume = options.resume && (fs::exists(fs::path(point_dir) / "checkpoint.pt") ||
                                       fs::exists(fs::path(point_dir) / "layer-1"));
-        summary = run_file(suite.runs[i].file, all, o).summary;
+        summary = run_file(suite.runs[i].file, plan[i][k].overrides, o).summary;
       }
       if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
       test.push_back(get(summary, "test_error"));
@@ -192,8 +190,8 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
     table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
                      {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}});
   }
-  data::write_file_bytes((base / "table.md").string(), reinterpret_cast<const uint8_t*>(md.data()), md.size());
-  data::write_file_bytes((base / "table.csv").string(), reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+  data::write_text_file((base / "table.md").string(), md);
+  data::write_text_file((base / "table.csv").string(), csv);
   std::printf("\n%s", md.c_str());
   return {base.string(), {{"table", table}}};
 }

@@ -38,8 +38,17 @@ struct SuiteSpec {
   std::vector<SuiteRun> runs;
 };
 
+// One run x seed of a suite: its validated configuration and the overrides that made it.
+struct SuitePoint {
+  ExperimentSpec spec;
+  std::vector<std::string> overrides;
+};
+
 // The suite block of a file, or an empty spec (no runs) when it has none.
 SuiteSpec load_suite(const std::string& file);
+// Validates every run x seed ([run][seed]); ConfigError names the failing run.
+std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const SuiteSpec& suite,
+                                                const std::vector<std::string>& overrides);
 RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::vector<std::string>& overrides,
                     const RunOptions& options);
 

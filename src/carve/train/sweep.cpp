@@ -74,11 +74,9 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   return run_one(spec, o).summary;
 }
 
-void validate_file(const std::string& file, const std::vector<std::string>& overrides) {
-  const auto spec = load_experiment(file, overrides);
-  if (!spec.sweep.empty() || !load_suite(file).runs.empty()) {
-    throw ConfigError(fmt::format("{}: a suite run's file cannot hold a sweep or a suite", file));
-  }
+namespace {
+
+void validate_stack_layers(const std::string& file, const std::vector<std::string>& overrides) {
   for (const auto& layer : load_stack(file)) {
     auto all = overrides;
     all.insert(all.end(), layer.begin(), layer.end());
@@ -86,27 +84,22 @@ void validate_file(const std::string& file, const std::vector<std::string>& over
   }
 }
 
+}  // namespace
+
+ExperimentSpec validate_file(const std::string& file, const std::vector<std::string>& overrides) {
+  const auto spec = load_experiment(file, overrides);
+  if (!spec.sweep.empty() || !load_suite(file).runs.empty()) {
+    throw ConfigError(fmt::format("{}: a suite run's file cannot hold a sweep or a suite", file));
+  }
+  validate_stack_layers(file, overrides);
+  return spec;
+}
+
 void validate_all(const std::string& file, const std::vector<std::string>& overrides) {
-  const auto spec = load_experiment(file, overrides);  // sweep points included
+  load_experiment(file, overrides);  // sweep points included
   const auto suite = load_suite(file);
-  for (const auto& run : suite.runs) {
-    for (auto seed : suite.seeds.empty() ? std::vector<uint64_t>{spec.seed} : suite.seeds) {
-      auto all = overrides;
-      all.insert(all.end(), run.overrides.begin(), run.overrides.end());
-      all.push_back(fmt::format("seed={}", seed));
-      try {
-        if (run.file.empty()) load_experiment(file, all);
-        else validate_file(run.file, all);
-      } catch (const ConfigError& e) {
-        throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
-      }
-    }
-  }
-  for (const auto& layer : load_stack(file)) {
-    auto all = overrides;
-    all.insert(all.end(), layer.begin(), layer.end());
-    load_experiment(file, all);
-  }
+  if (!suite.runs.empty()) plan_suite(file, suite, overrides);
+  validate_stack_layers(file, overrides);
 }
 
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
@@ -171,8 +164,8 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
                       num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]), s["best_epoch"].get<int64_t>());
     table.push_back({{"rank", r + 1}, {"point", done[r].name}, {"summary", s}});
   }
-  data::write_file_bytes((base / "sweep.csv").string(), reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
-  data::write_file_bytes((base / "sweep.md").string(), reinterpret_cast<const uint8_t*>(md.data()), md.size());
+  data::write_text_file((base / "sweep.csv").string(), csv);
+  data::write_text_file((base / "sweep.md").string(), md);
   std::printf("\n%s", md.c_str());
   return {base.string(), {{"sweep", table}}};
 }

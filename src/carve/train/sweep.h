@@ -14,7 +14,8 @@ namespace carve {
 
 // Validates a file for run_file: its spec, and each layer of a stack. A suite or sweep inside is
 // refused (they do not nest).
-void validate_file(const std::string& file, const std::vector<std::string>& overrides);
+// Returns the file's spec.
+ExperimentSpec validate_file(const std::string& file, const std::vector<std::string>& overrides);
 
 // Everything run_file would validate before training: the spec, every sweep point, every suite
 // run x seed, every stack layer. Throws ConfigError / UsageError.

@@ -39,17 +39,6 @@ const std::vector<std::string> kColumns{"epoch", "loss", "reconstruction", "weig
                                         "higher_order", "sparsity", "valid_reconstruction",
                                         "jacobian_fro", "saturation", "lr", "seconds"};
 
-void write_text(const fs::path& path, const std::string& text) {
-  data::write_file_bytes(path.string(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 double scheduled_lr(const ExperimentSpec& s, int64_t epoch) {  // epoch counts from 0
   const double lr = s.optimizer.lr;
   const auto& c = s.schedule;
@@ -201,7 +190,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
   if (fs::exists(dir)) {
     if (options.resume) {
       if (!fs::exists(checkpoint_path)) throw UsageError(fmt::format("{}: no checkpoint to resume from", dir.string()));
-      if (read_text(dir / "config.yaml") != resolved) {
+      if (data::read_text_file((dir / "config.yaml").string()) != resolved) {
         throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
                                      "resume with the same file and --set values", dir.string()));
       }
@@ -214,7 +203,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     throw UsageError(fmt::format("{}: nothing to resume (no such run directory)", dir.string()));
   }
   fs::create_directories(dir);
-  write_text(dir / "config.yaml", resolved);
+  data::write_text_file((dir / "config.yaml").string(), resolved);
 
   torch::manual_seed(spec.seed);
   const auto model = make_pretrainable(spec, inputs);
@@ -283,7 +272,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     const auto epoch_start = std::chrono::steady_clock::now();
     const double lr = scheduled_lr(spec, epoch);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-    const auto order_vec = split_order(torch::zeros({n}, torch::kInt64), spec.seed * 1000003ULL + static_cast<uint64_t>(epoch), true, false);
+    const auto order_vec = shuffled_order(n, spec.seed * 1000003ULL + static_cast<uint64_t>(epoch));
     const auto order = torch::tensor(order_vec, torch::kInt64).to(device);
     // Sums of the terms over the epoch: reconstruction, wd, contractive, higher order, sparsity, loss.
     auto sums = torch::zeros({6}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
@@ -309,16 +298,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
       }
     }
     const auto mean = (sums / static_cast<double>(steps)).cpu();
-    double valid_recon = std::nan("");
-    if (valid_x.defined()) {
-      torch::NoGradGuard no_grad;
-      double total = 0;
-      for (int64_t i = 0; i < valid_x.size(0); i += 1000) {
-        const auto v = valid_x.slice(0, i, i + 1000);
-        total += model->reconstruction_error(v) * v.size(0);
-      }
-      valid_recon = total / valid_x.size(0);
-    }
+    const double valid_recon = valid_x.defined() ? mean_reconstruction_error(*model, valid_x) : std::nan("");
     const auto [fro, saturation] = contraction_metrics(model->encoder(), metric_x, spec.training.saturation_threshold);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     Row row{{static_cast<double>(epoch + 1), mean[5].item<double>(), mean[0].item<double>(), mean[1].item<double>(),
@@ -339,7 +319,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     }
     stopped_early = spec.training.patience > 0 && bad_epochs >= spec.training.patience;
 
-    write_text(dir / "metrics.csv", csv(history));
+    data::write_text_file((dir / "metrics.csv").string(), csv(history));
     {
       torch::serialize::OutputArchive out, model_out, opt_out;
       model->module().save(model_out);
@@ -406,12 +386,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
   if (splits.test.size() > 0) {
     torch::NoGradGuard no_grad;
     const auto test_x = splits.test.flat().to(device);
-    double total = 0;
-    for (int64_t i = 0; i < test_x.size(0); i += 1000) {
-      const auto v = test_x.slice(0, i, i + 1000);
-      total += model->reconstruction_error(v) * v.size(0);
-    }
-    s["best"]["test_reconstruction"] = total / test_x.size(0);
+    s["best"]["test_reconstruction"] = mean_reconstruction_error(*model, test_x);
     const auto extra = model->final_metrics(test_x);  // named: items() would dangle on a temporary
     for (const auto& [k, v] : extra.items()) s["best"][k] = v;
   }
@@ -435,7 +410,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
                      {"train_error", f.train_error}, {"classes", f.classes}};
   }
   s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-  write_text(dir / "summary.json", s.dump(2) + "\n");
+  data::write_text_file((dir / "summary.json").string(), s.dump(2) + "\n");
   result.summary = s;
   return result;
 }
