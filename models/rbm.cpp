@@ -65,10 +65,10 @@ torch::Tensor RBMImpl::reconstruction_error(const torch::Tensor& v) const {
   return (visible_mean(hidden_probability(v)) - v).pow(2).sum(-1).mean();
 }
 
-torch::Tensor RBMImpl::pseudo_log_likelihood(const torch::Tensor& v) const {
+torch::Tensor RBMImpl::pseudo_log_likelihood(const torch::Tensor& v, c10::optional<at::Generator> generator) const {
   TORCH_CHECK(options.visible_units() == VisibleUnits::binary, "pseudo-likelihood needs binary visible units");
   const auto vb = (v > 0.5).to(v.dtype());
-  const auto flip = torch::randint(0, v.size(1), {v.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(v.device()));
+  const auto flip = torch::randint(0, v.size(1), {v.size(0)}, generator, torch::kInt64).to(v.device());
   auto flipped = vb.clone();
   const auto rows = torch::arange(v.size(0), flip.options());
   flipped.index_put_({rows, flip}, 1 - vb.index({rows, flip}));

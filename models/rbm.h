@@ -49,8 +49,10 @@ class RBMImpl : public torch::nn::Cloneable<RBMImpl>, public Encoder {
   // Mean squared error of the mean-field reconstruction E[v | p(h | v)], summed over inputs.
   torch::Tensor reconstruction_error(const torch::Tensor& v) const;
   // Stochastic pseudo-log-likelihood (binary visible): V log sigmoid(F(v~) - F(v)), v~ being v
-  // with one random input flipped per example; mean over the batch (as scikit-learn's RBM).
-  torch::Tensor pseudo_log_likelihood(const torch::Tensor& v) const;
+  // with one random input flipped per example; mean over the batch (as scikit-learn's RBM). The
+  // flipped inputs are drawn on the CPU from `generator` (the default CPU generator if none), so
+  // a seeded generator gives the same estimate on every device and leaves training's stream alone.
+  torch::Tensor pseudo_log_likelihood(const torch::Tensor& v, c10::optional<at::Generator> generator = c10::nullopt) const;
 
   void pretty_print(std::ostream& stream) const override;
 

@@ -2,6 +2,7 @@
 // training that raises the exact log-likelihood.
 #include "models/rbm.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include "carve/error.h"
@@ -124,6 +125,12 @@ TEST(RBM, TrainingRaisesTheExactLogLikelihood) {
     const double pl = rbm->pseudo_log_likelihood(data).item<double>();
     EXPECT_TRUE(std::isfinite(pl));
     EXPECT_LE(pl, 0);
+    // A seeded generator makes the estimate repeatable without touching the default stream.
+    const auto state = at::detail::getDefaultCPUGenerator().get_state();
+    const auto a = rbm->pseudo_log_likelihood(data, at::make_generator<at::CPUGeneratorImpl>(5)).item<double>();
+    const auto b = rbm->pseudo_log_likelihood(data, at::make_generator<at::CPUGeneratorImpl>(5)).item<double>();
+    EXPECT_EQ(a, b);
+    EXPECT_TRUE(torch::equal(state, at::detail::getDefaultCPUGenerator().get_state()));
   }
 }
 

@@ -26,11 +26,11 @@ class Analysis : public ::testing::Test {
     torch::manual_seed(0);
     write_amat(dir.file("toy.amat"), {torch::rand({300, 1, 8, 8}), torch::randint(0, 2, {300}, torch::kInt64)});
   }
-  std::string run(const std::string& name, double contractive) {
+  std::string run(const std::string& name, double contractive, const std::string& type = "autoencoder") {
     const auto spec = parse_experiment(
-        fmt::format("name: {}\ndevice: cpu\ndata: {{dataset: 'amat:{}', valid: 50, test: 50}}\nmodel: {{hidden: 30}}\n"
-                    "regularizers: {{contractive: {{weight: {}}}}}\noptimizer: {{lr: 0.1, momentum: 0.5}}\n"
-                    "training: {{epochs: 3}}\n", name, dir.file("toy.amat"), contractive),
+        fmt::format("name: {}\ndevice: cpu\ndata: {{dataset: 'amat:{}', valid: 50, test: 50}}\nmodel: {{type: {}, hidden: 30}}\n"
+                    "{}optimizer: {{lr: 0.1, momentum: 0.5}}\ntraining: {{epochs: 3}}\n", name, dir.file("toy.amat"), type,
+                    contractive > 0 ? fmt::format("regularizers: {{contractive: {{weight: {}}}}}\n", contractive) : ""),
         "toy.yaml");
     RunOptions o;
     o.out = dir.file(name);
@@ -64,8 +64,21 @@ TEST_F(Analysis, WritesEveryFileAndEveryPngHasItsStatedSize) {
                            "analysis/reconstructions.png", "analysis/activations.png", "metrics.csv"}) {
     EXPECT_NE(report.find(link), std::string::npos) << link;
   }
+  EXPECT_FALSE(fs::exists(out / "training-pseudo-likelihood.png"));  // auto-encoders have none
   EXPECT_EQ(testing::count_lines(testing::slurp((out / "contraction.csv").string())), 4u);
   EXPECT_EQ(testing::count_lines(testing::slurp((out / "spectrum.csv").string())), 31u);  // min(64, 30) + header
+}
+
+TEST_F(Analysis, AnRbmRunShowsItsPseudoLikelihoodCurve) {
+  const auto d = run("rbm", 0, "rbm");
+  AnalysisOptions o;
+  o.points = 20;
+  o.radii = {1};
+  analyze_run(d, o);
+  EXPECT_EQ(png_size((fs::path(d) / "analysis" / "training-pseudo-likelihood.png").string()),
+            (std::pair<int64_t, int64_t>{800, 500}));
+  const auto report = testing::slurp((fs::path(d) / "report.md").string());
+  EXPECT_NE(report.find("analysis/training-pseudo-likelihood.png"), std::string::npos) << report;
 }
 
 TEST_F(Analysis, CompareOverlaysRunsAndTabulatesThem) {

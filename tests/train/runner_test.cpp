@@ -6,12 +6,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "carve/data/amat.h"
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
 #include "carve/train/run_dir.h"
+#include "carve/train/suite.h"
 #include "carve/train/sweep.h"
 #include "carve/train/trainer.h"
 #include "support/run_command.h"
@@ -57,7 +59,7 @@ TEST_F(Runner, WritesTheWholeRunDirectory) {
   const auto csv = text(d / "metrics.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "epoch,loss,reconstruction,weight_decay,contractive,higher_order,sparsity,valid_reconstruction,"
-            "jacobian_fro,saturation,lr,seconds");
+            "jacobian_fro,saturation,pseudo_log_likelihood,lr,seconds");
   EXPECT_EQ(testing::count_lines(csv), 5u);
   const auto s = nlohmann::json::parse(text(d / "summary.json"));
   EXPECT_EQ(s["epochs_run"], 4);
@@ -258,6 +260,24 @@ TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
   EXPECT_LT(r.summary["best"]["log_likelihood"].get<double>(), 0);
   EXPECT_LE(r.summary["best"]["pseudo_log_likelihood"].get<double>(), 0);
   EXPECT_TRUE(r.summary["best"]["jacobian_fro_mean"].is_number());
+  // metrics.csv monitors the pseudo-log-likelihood of the validation split every epoch.
+  {
+    std::stringstream csv(text(fs::path(r.directory) / "metrics.csv"));
+    std::string line;
+    std::getline(csv, line);
+    size_t column = 0;
+    for (size_t at = 0; at < line.find("pseudo_log_likelihood"); ++at) column += line[at] == ',';
+    int rows = 0;
+    while (std::getline(csv, line)) {
+      std::stringstream fields(line);
+      std::string field;
+      for (size_t c = 0; c <= column; ++c) std::getline(fields, field, ',');
+      const double pl = std::stod(field);
+      EXPECT_TRUE(std::isfinite(pl) && pl < 0) << line;
+      ++rows;
+    }
+    EXPECT_EQ(rows, 4);
+  }
   EXPECT_EQ(torch::jit::load(r.directory + "/encoder.pt").attr("model_type").toStringRef(), "rbm");
   // PCD chains are part of the checkpoint: a resumed run is bit-identical.
   auto interrupted = options("rbm-resumed");
@@ -363,6 +383,72 @@ TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
   o.out = dir.file("bad-run");
   EXPECT_THROW(run_file(dir.file("bad.yaml"), {}, o), ConfigError);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad-run"));
+}
+
+TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) {
+  const std::string yaml =
+      "name: tuned\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+      "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 1}\n"
+      "finetune: {epochs: 3}\nsuite:\n  seeds: [4, 3]\n  runs:\n"
+      "    - {name: AE}\n"
+      "    - name: CAE\n      set: {regularizers.contractive.weight: 0.1}\n"
+      "      sweep: {finetune.optimizer.lr: [1.0e-7, 0.05]}\n";
+  dir.write("tuned.yaml", yaml);
+  RunOptions o;
+  o.out = dir.file("tuned-run");
+  o.progress = false;
+  const auto r = run_file(dir.file("tuned.yaml"), {}, o);
+  const auto base = dir.path() / "tuned-run";
+
+  // Every point ran with the first seed; the winner has the lowest validation error (a
+  // classifier that barely moves from its initialisation loses).
+  double best = 1e9;
+  std::string winner;
+  for (const char* w : {"1.0e-7", "0.05"}) {
+    const auto point = base / "CAE" / "sweep" / (std::string("optimizer.lr=") + w);
+    const auto summary = nlohmann::json::parse(testing::slurp((point / "summary.json").string()));
+    EXPECT_EQ(load_experiment((point / "config.yaml").string()).seed, 4u);
+    if (summary["valid_error"].get<double>() < best) best = summary["valid_error"].get<double>(), winner = w;
+  }
+  EXPECT_TRUE(std::filesystem::exists(base / "CAE" / "sweep" / "sweep.md"));
+  // The first seed's run is the winning point itself; the second seed trains at the chosen value.
+  const auto first = nlohmann::json::parse(testing::slurp((base / "CAE" / "seed-4" / "summary.json").string()));
+  EXPECT_EQ(first["valid_error"].get<double>(), best);
+  const auto second = load_experiment((base / "CAE" / "seed-3" / "config.yaml").string());
+  EXPECT_EQ(second.seed, 3u);
+  EXPECT_EQ(winner, "0.05");
+  EXPECT_DOUBLE_EQ(second.finetune.optimizer.lr, 0.05);
+  EXPECT_DOUBLE_EQ(second.regularizers.contractive, 0.1);
+  EXPECT_FALSE(std::filesystem::exists(base / "AE" / "sweep"));
+
+  const auto md = testing::slurp((base / "table.md").string());
+  EXPECT_NE(md.find("chosen on valid"), std::string::npos) << md;
+  EXPECT_NE(md.find("finetune.optimizer.lr=" + winner), std::string::npos) << md;
+  const auto csv = testing::slurp((base / "table.csv").string());
+  EXPECT_NE(csv.find(",\"finetune.optimizer.lr=" + winner + "\""), std::string::npos) << csv;
+  for (const auto& row : r.summary["table"]) {
+    EXPECT_EQ(row["chosen"], row["model"] == "CAE" ? "finetune.optimizer.lr=" + winner : "");
+  }
+
+  // A point that cannot run, for any seed, is refused before anything trains, naming the point.
+  dir.write("bad-sweep.yaml", yaml + "    - {name: DAE, set: {corruption.type: gaussian}, sweep: {corruption.level: [0.1, -1]}}\n");
+  o.out = dir.file("bad-sweep-run");
+  try {
+    run_file(dir.file("bad-sweep.yaml"), {}, o);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sweep point corruption.level=-1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("suite run 'DAE'"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad-sweep-run"));
+  dir.write("bad-axis.yaml", yaml + "    - {name: DAE, sweep: {corruption.level: 0.1}}\n");
+  try {
+    load_suite(dir.file("bad-axis.yaml"));
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad-axis.yaml:15:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("suite.runs[2].sweep.corruption.level: expected a non-empty list"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

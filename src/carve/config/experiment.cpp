@@ -317,27 +317,7 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
     }
     a.finish();
   }
-  {
-    auto sweep = r.node("sweep");
-    if (sweep.IsDefined() && !sweep.IsNull()) {
-      if (!sweep.IsMap()) r.fail("sweep", "must map key paths to lists of values");
-      for (const auto& kv : sweep) {
-        SweepAxis axis{kv.first.as<std::string>(), {}};
-        if (!kv.second.IsSequence() || kv.second.size() == 0) {
-          throw ConfigError(fmt::format("{}: sweep.{}: expected a non-empty list of values",
-                                        config::location(file, kv.second, "sweep." + axis.key), axis.key));
-        }
-        for (const auto& v : kv.second) {
-          if (!v.IsScalar()) {
-            throw ConfigError(fmt::format("{}: sweep.{}: values must be scalars",
-                                          config::location(file, v, "sweep." + axis.key), axis.key));
-          }
-          axis.values.push_back(v.Scalar());
-        }
-        s.sweep.push_back(axis);
-      }
-    }
-  }
+  s.sweep = parse_sweep(r.node("sweep"), file, "sweep");
   r.node("suite");  // read by carve/train/suite.h
   r.node("stack");  // read by carve/train/stack.h
   r.finish();
@@ -369,9 +349,30 @@ ExperimentSpec load_experiment(const std::string& file, const std::vector<std::s
   return parse_experiment(data::read_text_file(file), file, overrides);
 }
 
-std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec) {
+std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& file, const std::string& where) {
+  std::vector<SweepAxis> axes;
+  if (!node.IsDefined() || node.IsNull()) return axes;
+  if (!node.IsMap()) {
+    throw ConfigError(fmt::format("{}: {}: must map key paths to lists of values", config::location(file, node, where), where));
+  }
+  for (const auto& kv : node) {
+    SweepAxis axis{kv.first.as<std::string>(), {}};
+    const auto at = where + "." + axis.key;
+    if (!kv.second.IsSequence() || kv.second.size() == 0) {
+      throw ConfigError(fmt::format("{}: {}: expected a non-empty list of values", config::location(file, kv.second, at), at));
+    }
+    for (const auto& v : kv.second) {
+      if (!v.IsScalar()) throw ConfigError(fmt::format("{}: {}: values must be scalars", config::location(file, v, at), at));
+      axis.values.push_back(v.Scalar());
+    }
+    axes.push_back(axis);
+  }
+  return axes;
+}
+
+std::vector<std::vector<std::string>> sweep_grid(const std::vector<SweepAxis>& axes) {
   std::vector<std::vector<std::string>> points{{}};
-  for (const auto& axis : spec.sweep) {
+  for (const auto& axis : axes) {
     std::vector<std::vector<std::string>> next;
     for (const auto& p : points) {
       for (const auto& v : axis.values) {
@@ -384,6 +385,8 @@ std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec) {
   }
   return points;
 }
+
+std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec) { return sweep_grid(spec.sweep); }
 
 std::string to_yaml(const ExperimentSpec& s) {
   YAML::Emitter e;

@@ -21,6 +21,10 @@
 #include "models/autoencoder.h"
 #include "models/rbm.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace carve {
 
 struct DataSpec {
@@ -140,5 +144,10 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
 std::string to_yaml(const ExperimentSpec& spec);
 // The grid points of spec.sweep as lists of overrides (one empty list without a sweep).
 std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec);
+// The grid of a list of axes, the first axis varying slowest: {{"a=1","b=x"}, {"a=1","b=y"}, ...}.
+std::vector<std::vector<std::string>> sweep_grid(const std::vector<SweepAxis>& axes);
+// A sweep block (key path -> non-empty list of scalars), absent or null = no axes; `where` is
+// its key path in errors ("sweep", "suite.runs[0].sweep").
+std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& file, const std::string& where);
 
 }  // namespace carve

@@ -193,6 +193,14 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
                            "mean ||J_f(x)||_F", json::array({series(name, epoch, column(metrics, "jacobian_fro"))})));
   figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
                            "fraction of saturated hidden units", json::array({series(name, epoch, column(metrics, "saturation"))})));
+  for (const auto& [n, v] : metrics) {
+    // RBMs with binary visible units monitor their pseudo-log-likelihood (run directories of
+    // carve 0.1 have no such column).
+    if (n == "pseudo_log_likelihood" && std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); })) {
+      figures.push_back(figure(out / "training-pseudo-likelihood.png", "Validation pseudo-log-likelihood", "epoch",
+                               "pseudo-log-likelihood (nats)", json::array({series(name, epoch, v)})));
+    }
+  }
   plot(figures, out, o);
 
   json summary_json;
@@ -242,6 +250,9 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
         "![reconstructions](analysis/reconstructions.png)\n\n";
   md += "## Training\n\n![loss](analysis/training-loss.png)\n\n![jacobian](analysis/training-jacobian.png)\n\n"
         "![saturation](analysis/training-saturation.png)\n";
+  if (fs::exists(out / "training-pseudo-likelihood.png")) {
+    md += "\n![pseudo-log-likelihood](analysis/training-pseudo-likelihood.png)\n";
+  }
   write_text(fs::path(run_dir) / "report.md", md);
   return a;
 }

@@ -1,5 +1,9 @@
 #include "carve/train/pretrainable.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
 #include "carve/export/torchscript.h"
 #include "carve/metrics/partition.h"
 #include "carve/train/contrastive_divergence.h"
@@ -88,6 +92,12 @@ class RBMModel : public Pretrainable {
   void load_state(torch::serialize::InputArchive& archive) override {
     torch::Tensor chains;
     if (archive.try_read("rbm_chains", chains)) cd_.set_chains(chains.to(rbm_->weight.device()));
+  }
+  double pseudo_log_likelihood(const torch::Tensor& x, uint64_t seed) override {
+    if (rbm_->options.visible_units() != VisibleUnits::binary || !x.defined() || x.size(0) == 0) return std::nan("");
+    torch::NoGradGuard no_grad;
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return rbm_->pseudo_log_likelihood(x, generator).item<double>();
   }
   nlohmann::json final_metrics(const torch::Tensor& test_x) override {
     nlohmann::json m = nlohmann::json::object();

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,6 +35,12 @@ class Pretrainable {
   // State beyond the parameters that a checkpoint must carry (PCD chains).
   virtual void save_state(torch::serialize::OutputArchive& archive) { (void)archive; }
   virtual void load_state(torch::serialize::InputArchive& archive) { (void)archive; }
+  // The per-epoch pseudo-log-likelihood of x for metrics.csv, its random flips drawn from a
+  // generator seeded with `seed`; NaN for models without one (auto-encoders, Gaussian RBMs).
+  virtual double pseudo_log_likelihood(const torch::Tensor& x, uint64_t seed) {
+    (void)x, (void)seed;
+    return std::nan("");
+  }
   // Metrics that only this kind of model has (an RBM's log-likelihood), for summary.json.
   virtual nlohmann::json final_metrics(const torch::Tensor& test_x) { (void)test_x; return nlohmann::json::object(); }
   virtual void save_encoder(const std::string& path) = 0;

@@ -61,6 +61,7 @@ SuiteSpec load_suite(const std::string& file) {
       if (!fs::exists(path)) run.fail("file", fmt::format("no such file: {}", path.string()));
       s.file = path.string();
     }
+    s.sweep = parse_sweep(run.node("sweep"), file, fmt::format("suite.runs[{}].sweep", i));
     run.finish();
     suite.runs.push_back(s);
   }
@@ -110,12 +111,26 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
   std::vector<std::vector<SuitePoint>> plan;
   for (const auto& run : suite.runs) {
     plan.emplace_back();
+    const auto load = [&](const std::vector<std::string>& all) {
+      return run.file.empty() ? load_experiment(file, all) : validate_file(run.file, all);
+    };
     for (auto seed : seeds) {
       auto all = overrides;
       all.insert(all.end(), run.overrides.begin(), run.overrides.end());
       all.push_back(fmt::format("seed={}", seed));
       try {
-        plan.back().push_back({run.file.empty() ? load_experiment(file, all) : validate_file(run.file, all), all});
+        plan.back().push_back({load(all), all});
+        // Any sweep point may win, and then runs with every seed.
+        for (const auto& point : sweep_grid(run.sweep)) {
+          if (point.empty()) break;
+          auto with_point = all;
+          with_point.insert(with_point.end(), point.begin(), point.end());
+          try {
+            load(with_point);
+          } catch (const ConfigError& e) {
+            throw ConfigError(fmt::format("{} (sweep point {})", e.what(), fmt::join(point, ", ")));
+          }
+        }
       } catch (const ConfigError& e) {
         throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
       }
@@ -131,29 +146,72 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
   const auto plan = plan_suite(file, suite, overrides);  // every run validated before any trains
   const fs::path base = prepare_group_directory(base_spec, options);
 
+  // One run of the suite at `all` into `dir`: this file's configuration, or another file.
+  const auto run_at = [&](const SuiteRun& run, const std::vector<std::string>& all, const fs::path& dir) {
+    nlohmann::json summary;
+    if (run.file.empty()) return run_point(load_experiment(file, all), options, dir.string());
+    if (options.resume && fs::exists(dir / "summary.json")) {
+      std::ifstream(dir / "summary.json") >> summary;
+      return summary;
+    }
+    RunOptions o = options;
+    o.out = dir.string();
+    o.force = false;
+    o.resume = options.resume && (fs::exists(dir / "checkpoint.pt") || fs::exists(dir / "layer-1"));
+    return run_file(run.file, all, o).summary;
+  };
+
   struct Row {
     const SuiteRun* run;
     Stat test, valid, jac, sat, ll;
+    std::string chosen;
   };
   std::vector<Row> rows;
+  bool swept = false;
   for (size_t i = 0; i < suite.runs.size(); ++i) {
+    const auto& run = suite.runs[i];
+    const fs::path run_dir = base / run.name;
+    std::vector<std::string> chosen;
+    fs::path winner;
+    if (!run.sweep.empty()) {
+      swept = true;
+      const auto points = sweep_grid(run.sweep);
+      std::vector<SweepResult> done;
+      for (size_t p = 0; p < points.size(); ++p) {
+        std::printf("suite run %s, sweep point %zu/%zu: %s (seed %llu)\n", run.name.c_str(), p + 1, points.size(),
+                    sweep_point_name(points[p]).c_str(), static_cast<unsigned long long>(seeds.front()));
+        std::fflush(stdout);
+        auto all = plan[i][0].overrides;
+        all.insert(all.end(), points[p].begin(), points[p].end());
+        const auto summary = run_at(run, all, run_dir / "sweep" / sweep_point_name(points[p]));
+        if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
+        done.push_back({points[p], summary});
+      }
+      rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", base_spec.name, run.name),
+                 (run_dir / "sweep").string());
+      chosen = done.front().point;
+      winner = run_dir / "sweep" / sweep_point_name(chosen);
+    }
     std::vector<double> test, valid, jac, sat, ll;
     for (size_t k = 0; k < seeds.size(); ++k) {
-      std::printf("suite run %s, seed %llu\n", suite.runs[i].name.c_str(), static_cast<unsigned long long>(seeds[k]));
-      std::fflush(stdout);
-      const auto point_dir = (base / suite.runs[i].name / fmt::format("seed-{}", seeds[k])).string();
+      const fs::path point_dir = run_dir / fmt::format("seed-{}", seeds[k]);
       nlohmann::json summary;
-      if (suite.runs[i].file.empty()) {
-        summary = run_point(plan[i][k].spec, options, point_dir);
-      } else if (options.resume && fs::exists(fs::path(point_dir) / "summary.json")) {
-        std::ifstream(fs::path(point_dir) / "summary.json") >> summary;
+      if (k == 0 && !winner.empty()) {
+        // The winning point ran with this seed already: the same configuration, so copy it.
+        if (!fs::exists(point_dir / "summary.json")) {
+          const fs::path partial = point_dir.string() + ".partial";
+          fs::remove_all(partial);
+          fs::remove_all(point_dir);
+          fs::copy(winner, partial, fs::copy_options::recursive);
+          fs::rename(partial, point_dir);
+        }
+        std::ifstream(point_dir / "summary.json") >> summary;
       } else {
-        RunOptions o = options;
-        o.out = point_dir;
-        o.force = false;
-        o.resume = options.resume && (fs::exists(fs::path(point_dir) / "checkpoint.pt") ||
-                                      fs::exists(fs::path(point_dir) / "layer-1"));
-        summary = run_file(suite.runs[i].file, plan[i][k].overrides, o).summary;
+        std::printf("suite run %s, seed %llu\n", run.name.c_str(), static_cast<unsigned long long>(seeds[k]));
+        std::fflush(stdout);
+        auto all = plan[i][k].overrides;
+        all.insert(all.end(), chosen.begin(), chosen.end());
+        summary = run_at(run, all, point_dir);
       }
       if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
       test.push_back(get(summary, "test_error"));
@@ -162,7 +220,7 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
       sat.push_back(get(summary, "saturation"));
       ll.push_back(get(summary, "log_likelihood"));
     }
-    rows.push_back({&suite.runs[i], stat(test), stat(valid), stat(jac), stat(sat), stat(ll)});
+    rows.push_back({&run, stat(test), stat(valid), stat(jac), stat(sat), stat(ll), fmt::format("{}", fmt::join(chosen, ", "))});
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     const double x = std::isfinite(a.test.mean) ? a.test.mean : 1e300, y = std::isfinite(b.test.mean) ? b.test.mean : 1e300;
@@ -171,24 +229,29 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
   std::string md = fmt::format(
       "# {}\n\n{} seed{} per run ({}); mean ± standard deviation over seeds. Errors in %, at the "
       "fine-tuning epoch of lowest validation error; ‖J‖_F and SAT of the pretrained encoder on the test split.\n\n"
-      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT | paper test error |\n"
-      "|---:|---|---:|---:|---:|---:|---:|\n",
-      base_spec.name, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "));
+      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT | paper test error |{}\n"
+      "|---:|---|---:|---:|---:|---:|---:|{}\n",
+      base_spec.name, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "),
+      swept ? " chosen on valid |" : "", swept ? "---|" : "");
   std::string csv = "rank,model,test_error_mean,test_error_sd,valid_error_mean,valid_error_sd,jacobian_fro_mean,"
-                    "jacobian_fro_sd,saturation_mean,saturation_sd,log_likelihood_mean,paper_test_error,seeds\n";
+                    "jacobian_fro_sd,saturation_mean,saturation_sd,log_likelihood_mean,paper_test_error,seeds,chosen\n";
   nlohmann::json table = nlohmann::json::array();
   const auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
   for (size_t r = 0; r < rows.size(); ++r) {
     const auto& row = rows[r];
     const double paper = row.run->paper_test_error;
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", r + 1, row.run->name, show(row.test, 100, 2),
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |{}\n", r + 1, row.run->name, show(row.test, 100, 2),
                       show(row.valid, 100, 2), show(row.jac, 1, 2), show(row.sat, 100, 1),
-                      paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–");
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r + 1, row.run->name, num(row.test.mean), num(row.test.sd),
-                       num(row.valid.mean), num(row.valid.sd), num(row.jac.mean), num(row.jac.sd), num(row.sat.mean),
-                       num(row.sat.sd), num(row.ll.mean), paper >= 0 ? num(paper) : "", seeds.size());
+                      paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–",
+                      swept ? fmt::format(" {} |", row.chosen.empty() ? "–" : row.chosen) : "");
+    std::string quoted;  // one CSV field: commas kept inside quotes, quotes doubled
+    for (char c : row.chosen) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n", r + 1, row.run->name, num(row.test.mean),
+                       num(row.test.sd), num(row.valid.mean), num(row.valid.sd), num(row.jac.mean), num(row.jac.sd),
+                       num(row.sat.mean), num(row.sat.sd), num(row.ll.mean), paper >= 0 ? num(paper) : "", seeds.size(),
+                       quoted);
     table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
-                     {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}});
+                     {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen}});
   }
   data::write_text_file((base / "table.md").string(), md);
   data::write_text_file((base / "table.csv").string(), csv);

@@ -12,11 +12,19 @@
 //       - name: CAE-2
 //         file: ../cae-2.yaml          # a run may be another file (relative to this one), e.g. a stack
 //         set: {data.dataset: rectangles}
+//       - name: DAE-g
+//         set: {corruption.type: gaussian}
+//         sweep: {corruption.level: [0.1, 0.2, 0.3, 0.5]}   # chosen on the validation split
 //
 // Each run x seed trains into RUN_DIR/<run name>/seed-<seed>/ (the rest of the file is the base
-// configuration). RUN_DIR/table.md and table.csv list the runs sorted by mean test error, with
-// mean ± standard deviation over seeds of the test error, validation error, mean Jacobian norm
-// and saturation (SAT) of the pretrained encoder. Every run is validated before any trains.
+// configuration). A run with a sweep first trains every point of its grid with the first seed
+// into RUN_DIR/<run name>/sweep/<point>/, ranks them (RUN_DIR/<run name>/sweep/sweep.md, by
+// validation error as the paper chose its hyperparameters) and runs its seeds at the winning
+// point; the first seed's run is the winning point itself, copied rather than trained again.
+// RUN_DIR/table.md and table.csv list the runs sorted by mean test error, with mean ± standard
+// deviation over seeds of the test error, validation error, mean Jacobian norm and saturation
+// (SAT) of the pretrained encoder, and the chosen values of swept runs. Every run x seed, and
+// every sweep point x seed, is validated before any trains.
 #pragma once
 
 #include <string>
@@ -31,6 +39,7 @@ struct SuiteRun {
   std::string file;                    // another experiment file (a stack, say); "" = this one
   std::vector<std::string> overrides;  // key=value
   double paper_test_error = -1;        // < 0: none
+  std::vector<SweepAxis> sweep;        // chosen on the validation split before the seeds run
 };
 
 struct SuiteSpec {

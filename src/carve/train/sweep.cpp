@@ -114,12 +114,7 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
   if (spec.sweep.empty()) return run_one(spec, options);
 
   const fs::path base = prepare_group_directory(spec, options);
-
-  struct Point {
-    std::string name;
-    nlohmann::json summary;
-  };
-  std::vector<Point> done;
+  std::vector<SweepResult> done;
   const auto points = sweep_points(spec);
   for (size_t i = 0; i < points.size(); ++i) {
     auto all = overrides;
@@ -130,44 +125,50 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
     std::fflush(stdout);
     const auto summary = run_point(point_spec, options, (base / sweep_point_name(points[i])).string());
     if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
-    done.push_back({sweep_point_name(points[i]), summary});
+    done.push_back({points[i], summary});
   }
+  return {base.string(), {{"sweep", rank_sweep(done, "Sweep " + spec.name, base.string())}}};
+}
 
-  const auto score = [](const nlohmann::json& s) {
-    // Fine-tuned runs rank by validation classification error, as the paper chose hyperparameters.
-    if (s.contains("valid_error") && s["valid_error"].is_number()) return s["valid_error"].get<double>();
-    const auto& v = s["best"]["valid_reconstruction"];
-    return v.is_number() ? v.get<double>() : s["final"]["reconstruction"].get<double>();
-  };
-  std::stable_sort(done.begin(), done.end(), [&](const Point& a, const Point& b) { return score(a.summary) < score(b.summary); });
+double sweep_score(const nlohmann::json& s) {
+  // Fine-tuned runs rank by validation classification error, as the paper chose hyperparameters.
+  if (s.contains("valid_error") && s["valid_error"].is_number()) return s["valid_error"].get<double>();
+  const auto& v = s["best"]["valid_reconstruction"];
+  return v.is_number() ? v.get<double>() : s["final"]["reconstruction"].get<double>();
+}
+
+nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& title, const std::string& dir) {
+  std::stable_sort(done.begin(), done.end(),
+                   [](const SweepResult& a, const SweepResult& b) { return sweep_score(a.summary) < sweep_score(b.summary); });
   const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
   std::string csv = "rank,point,valid_reconstruction,test_reconstruction,final_reconstruction,jacobian_fro_mean,saturation,best_epoch,valid_error,test_error\n";
   // Fine-tuned points show the classification errors they are ranked by.
   const bool finetuned = !done.empty() && done.front().summary.contains("valid_error");
-  std::string md = fmt::format("# Sweep {}\n\nRanked by validation {} error (lower is better).\n\n"
+  std::string md = fmt::format("# {}\n\nRanked by validation {} error (lower is better).\n\n"
                                "| rank | point |{} valid rec. | test rec. | final train rec. | mean ‖J‖_F | SAT | best epoch |\n"
                                "|---:|---|{}---:|---:|---:|---:|---:|---:|\n",
-                               spec.name, finetuned ? "classification" : "reconstruction",
+                               title, finetuned ? "classification" : "reconstruction",
                                finetuned ? " valid error | test error |" : "", finetuned ? "---:|---:|" : "");
   nlohmann::json table = nlohmann::json::array();
   for (size_t r = 0; r < done.size(); ++r) {
     const auto& s = done[r].summary;
+    const auto name = sweep_point_name(done[r].point);
     const auto test = s["best"].contains("test_reconstruction") ? s["best"]["test_reconstruction"] : nlohmann::json();
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r + 1, done[r].name, num(s["best"]["valid_reconstruction"]), num(test),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r + 1, name, num(s["best"]["valid_reconstruction"]), num(test),
                        num(s["final"]["reconstruction"]), num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]),
                        s["best_epoch"].get<int64_t>(), num(s.value("valid_error", nlohmann::json())),
                        num(s.value("test_error", nlohmann::json())));
     const std::string errors = finetuned ? fmt::format(" {} | {} |", num(s.value("valid_error", nlohmann::json())),
                                                         num(s.value("test_error", nlohmann::json()))) : "";
-    md += fmt::format("| {} | {} |{} {} | {} | {} | {} | {} | {} |\n", r + 1, done[r].name, errors,
+    md += fmt::format("| {} | {} |{} {} | {} | {} | {} | {} | {} |\n", r + 1, name, errors,
                       num(s["best"]["valid_reconstruction"]), num(test), num(s["final"]["reconstruction"]),
                       num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]), s["best_epoch"].get<int64_t>());
-    table.push_back({{"rank", r + 1}, {"point", done[r].name}, {"summary", s}});
+    table.push_back({{"rank", r + 1}, {"point", name}, {"summary", s}});
   }
-  data::write_text_file((base / "sweep.csv").string(), csv);
-  data::write_text_file((base / "sweep.md").string(), md);
+  data::write_text_file((fs::path(dir) / "sweep.csv").string(), csv);
+  data::write_text_file((fs::path(dir) / "sweep.md").string(), md);
   std::printf("\n%s", md.c_str());
-  return {base.string(), {{"sweep", table}}};
+  return table;
 }
 
 }  // namespace carve

@@ -1,8 +1,10 @@
 // Sweeps: a `sweep:` block maps key paths to lists of values; every point of the grid runs into
 // its own subdirectory of the run directory, and sweep.csv / sweep.md rank the points by their
-// best validation reconstruction (the final training reconstruction when there is no valid split).
+// validation classification error when the file fine-tunes (the paper's rule for choosing
+// hyperparameters), else by their best validation reconstruction (the final training
+// reconstruction when there is no valid split).
 //
-//   carve::RunResult r = carve::run_sweep("exp.yaml", {}, options);
+//   carve::RunResult r = carve::run_file("sweep.yaml", {}, options);   // r.summary["sweep"]: ranked
 #pragma once
 
 #include <string>
@@ -32,6 +34,20 @@ std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions
 // --resume, a point that finished is not run again (its summary is read back) and one that was
 // interrupted continues from its checkpoint. Returns the summary, null if interrupted (tests).
 nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir);
+
+// One point of a sweep that ran: its overrides and its summary.
+struct SweepResult {
+  std::vector<std::string> point;
+  nlohmann::json summary;
+};
+
+// What a sweep ranks by, lower is better: valid_error when fine-tuned, else the best validation
+// reconstruction, else the final training reconstruction.
+double sweep_score(const nlohmann::json& summary);
+
+// Sorts `results` by sweep_score (ties keep their order), writes dir/sweep.csv and dir/sweep.md
+// under the heading `title`, prints the Markdown and returns the ranked table.
+nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& title, const std::string& dir);
 
 // The subdirectory name of a sweep point: "contractive.weight=0.1,corruption.level=0.2" made
 // safe for a file system.

@@ -37,7 +37,7 @@ namespace {
 
 const std::vector<std::string> kColumns{"epoch", "loss", "reconstruction", "weight_decay", "contractive",
                                         "higher_order", "sparsity", "valid_reconstruction",
-                                        "jacobian_fro", "saturation", "lr", "seconds"};
+                                        "jacobian_fro", "saturation", "pseudo_log_likelihood", "lr", "seconds"};
 
 double scheduled_lr(const ExperimentSpec& s, int64_t epoch) {  // epoch counts from 0
   const double lr = s.optimizer.lr;
@@ -253,6 +253,10 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     for (int64_t i = 0; i < rows.size(0); ++i) {
       Row r;
       for (int64_t j = 0; j < rows.size(1); ++j) r.v.push_back(rows[i][j].item<double>());
+      // Checkpoints written before the pseudo_log_likelihood column (0.x) have one column less.
+      if (r.v.size() + 1 == kColumns.size()) r.v.insert(r.v.end() - 2, std::nan(""));
+      TORCH_CHECK(r.v.size() == kColumns.size(), "checkpoint history has ", rows.size(1), " columns, expected ",
+                  kColumns.size());
       history.push_back(r);
     }
     for (size_t i = 0; i < params.size(); ++i) {
@@ -300,10 +304,13 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     const auto mean = (sums / static_cast<double>(steps)).cpu();
     const double valid_recon = valid_x.defined() ? mean_reconstruction_error(*model, valid_x) : std::nan("");
     const auto [fro, saturation] = contraction_metrics(model->encoder(), metric_x, spec.training.saturation_threshold);
+    // Its own generator per epoch: monitoring draws nothing from the training stream.
+    const double pseudo_ll = model->pseudo_log_likelihood(valid_x.defined() ? valid_x : metric_x,
+                                                          spec.seed * 1000003ULL + 7919ULL * static_cast<uint64_t>(epoch + 1));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     Row row{{static_cast<double>(epoch + 1), mean[5].item<double>(), mean[0].item<double>(), mean[1].item<double>(),
              mean[2].item<double>(), mean[3].item<double>(), mean[4].item<double>(), valid_recon, fro, saturation,
-             lr, seconds}};
+             pseudo_ll, lr, seconds}};
     history.push_back(row);
 
     // Early stopping on the validation reconstruction; the best weights are kept.
