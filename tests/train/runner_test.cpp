@@ -232,6 +232,10 @@ TEST(Experiments, EveryFileRuns) {
                                            "training.epochs=1", "training.patience=0", "finetune.epochs=1",
                                            "model.ais_betas=50"}, o);
       EXPECT_TRUE(fs::exists(fs::path(r.directory))) << f;
+      // A suite is a table of fine-tuned test errors: every run must report one.
+      for (const auto& row : r.summary.value("table", nlohmann::json::array())) {
+        EXPECT_TRUE(row["test_error"].is_number() && std::isfinite(row["test_error"].get<double>())) << f << ": " << row["model"];
+      }
       ++ran;
     } catch (const DataError& e) {
       // CIFAR-10 is not reachable here; a user brings it.
