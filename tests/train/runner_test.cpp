@@ -434,6 +434,14 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
     EXPECT_EQ(row["chosen"], row["model"] == "CAE" ? "finetune.optimizer.lr=" + winner : "");
   }
 
+  // Resumed, every finished point and seed is read back; a changed file is refused, not reported.
+  o.resume = true;
+  const auto again = run_file(dir.file("tuned.yaml"), {}, o);
+  EXPECT_EQ(again.summary["table"].dump(), r.summary["table"].dump());
+  dir.write("tuned.yaml", std::string(yaml).replace(yaml.find("finetune: {epochs: 3}"), 21, "finetune: {epochs: 2}"));
+  EXPECT_THROW(run_file(dir.file("tuned.yaml"), {}, o), UsageError);
+  o.resume = false;
+
   // A point that cannot run, for any seed, is refused before anything trains, naming the point.
   dir.write("bad-sweep.yaml", yaml + "    - {name: DAE, set: {corruption.type: gaussian}, sweep: {corruption.level: [0.1, -1]}}\n");
   o.out = dir.file("bad-sweep-run");

@@ -1,10 +1,12 @@
 #include "carve/train/sweep.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
@@ -66,6 +68,12 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   o.out = dir;
   const fs::path summary_path = fs::path(dir) / "summary.json";
   if (options.resume && fs::exists(summary_path)) {
+    // Finished under another configuration (a suite's sweep since chose another value, say):
+    // reading it back would report a run that this file no longer describes.
+    if (data::read_text_file((fs::path(dir) / "config.yaml").string()) != to_yaml(spec)) {
+      throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
+                                   "resume with the same file and --set values, or --force", dir));
+    }
     nlohmann::json summary;
     std::ifstream(summary_path) >> summary;  // finished before the interruption
     return summary;
@@ -130,11 +138,24 @@ RunResult run_file(const std::string& file, const std::vector<std::string>& over
   return {base.string(), {{"sweep", rank_sweep(done, "Sweep " + spec.name, base.string())}}};
 }
 
+namespace {
+
+// summary[outer][inner], or null where a summary lacks it (a stack's has no per-epoch record).
+nlohmann::json field(const nlohmann::json& summary, const char* outer, const char* inner = nullptr) {
+  if (!summary.is_object() || !summary.contains(outer)) return nullptr;
+  const auto& v = summary[outer];
+  if (inner == nullptr) return v;
+  return v.is_object() && v.contains(inner) ? v[inner] : nlohmann::json();
+}
+
+}  // namespace
+
 double sweep_score(const nlohmann::json& s) {
   // Fine-tuned runs rank by validation classification error, as the paper chose hyperparameters.
-  if (s.contains("valid_error") && s["valid_error"].is_number()) return s["valid_error"].get<double>();
-  const auto& v = s["best"]["valid_reconstruction"];
-  return v.is_number() ? v.get<double>() : s["final"]["reconstruction"].get<double>();
+  for (const auto& v : {field(s, "valid_error"), field(s, "best", "valid_reconstruction"), field(s, "final", "reconstruction")}) {
+    if (v.is_number()) return v.get<double>();
+  }
+  return std::numeric_limits<double>::infinity();
 }
 
 nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& title, const std::string& dir) {
@@ -143,7 +164,7 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
   const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
   std::string csv = "rank,point,valid_reconstruction,test_reconstruction,final_reconstruction,jacobian_fro_mean,saturation,best_epoch,valid_error,test_error\n";
   // Fine-tuned points show the classification errors they are ranked by.
-  const bool finetuned = !done.empty() && done.front().summary.contains("valid_error");
+  const bool finetuned = !done.empty() && field(done.front().summary, "valid_error").is_number();
   std::string md = fmt::format("# {}\n\nRanked by validation {} error (lower is better).\n\n"
                                "| rank | point |{} valid rec. | test rec. | final train rec. | mean ‖J‖_F | SAT | best epoch |\n"
                                "|---:|---|{}---:|---:|---:|---:|---:|---:|\n",
@@ -153,16 +174,14 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
   for (size_t r = 0; r < done.size(); ++r) {
     const auto& s = done[r].summary;
     const auto name = sweep_point_name(done[r].point);
-    const auto test = s["best"].contains("test_reconstruction") ? s["best"]["test_reconstruction"] : nlohmann::json();
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r + 1, name, num(s["best"]["valid_reconstruction"]), num(test),
-                       num(s["final"]["reconstruction"]), num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]),
-                       s["best_epoch"].get<int64_t>(), num(s.value("valid_error", nlohmann::json())),
-                       num(s.value("test_error", nlohmann::json())));
-    const std::string errors = finetuned ? fmt::format(" {} | {} |", num(s.value("valid_error", nlohmann::json())),
-                                                        num(s.value("test_error", nlohmann::json()))) : "";
-    md += fmt::format("| {} | {} |{} {} | {} | {} | {} | {} | {} |\n", r + 1, name, errors,
-                      num(s["best"]["valid_reconstruction"]), num(test), num(s["final"]["reconstruction"]),
-                      num(s["best"]["jacobian_fro_mean"]), num(s["best"]["saturation"]), s["best_epoch"].get<int64_t>());
+    // A stack reports its chain's Jacobian norm and saturation at the top level.
+    const auto jac = field(s, "best", "jacobian_fro_mean").is_number() ? field(s, "best", "jacobian_fro_mean") : field(s, "jacobian_fro_mean");
+    const auto sat = field(s, "best", "saturation").is_number() ? field(s, "best", "saturation") : field(s, "saturation");
+    const std::vector<std::string> cells{num(field(s, "best", "valid_reconstruction")), num(field(s, "best", "test_reconstruction")),
+                                         num(field(s, "final", "reconstruction")), num(jac), num(sat), num(field(s, "best_epoch"))};
+    csv += fmt::format("{},{},{},{},{}\n", r + 1, name, fmt::join(cells, ","), num(field(s, "valid_error")), num(field(s, "test_error")));
+    const std::string errors = finetuned ? fmt::format(" {} | {} |", num(field(s, "valid_error")), num(field(s, "test_error"))) : "";
+    md += fmt::format("| {} | {} |{} {} |\n", r + 1, name, errors, fmt::join(cells, " | "));
     table.push_back({{"rank", r + 1}, {"point", name}, {"summary", s}});
   }
   data::write_text_file((fs::path(dir) / "sweep.csv").string(), csv);
