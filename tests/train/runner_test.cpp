@@ -513,6 +513,25 @@ TEST_F(Finetune, StackTrainsLayerByLayerOnCodesAndFineTunesTheChain) {
   const auto s = run_file(dir.file("suite.yaml"), {}, o);
   EXPECT_EQ(s.summary["table"].size(), 2u);
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite-run" / "three-layers" / "seed-0" / "layer-3" / "summary.json"));
+  // Resumed as it was, the finished stack is read back; with other fine-tuning or another
+  // layer, it is refused rather than reported as the new configuration's result.
+  o.out = dir.file("suite-run");
+  o.resume = true;
+  EXPECT_EQ(run_file(dir.file("suite.yaml"), {}, o).summary["table"].dump(), s.summary["table"].dump());
+  dir.write("stack-only.yaml", "name: s\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                                   "', valid: 60, test: 60}\nsuite:\n  runs:\n    - {name: three-layers, file: stack.yaml}\n");
+  o.out = dir.file("stack-only-run");
+  o.resume = false;
+  run_file(dir.file("stack-only.yaml"), {}, o);
+  o.resume = true;
+  EXPECT_NO_THROW(run_file(dir.file("stack-only.yaml"), {}, o));
+  EXPECT_THROW(run_file(dir.file("stack-only.yaml"), {"finetune.optimizer.lr=0.01"}, o), UsageError);
+  o.out = dir.file("stack-run");
+  EXPECT_THROW(run_file(dir.file("stack.yaml"), {"finetune.optimizer.lr=0.01"}, o), UsageError);
+  std::filesystem::remove(dir.path() / "stack-run" / "config.yaml");  // as carve 0.1 left it: layers still checked
+  EXPECT_THROW(run_file(dir.file("stack.yaml"), {"optimizer.lr=0.01"}, o), UsageError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "stack-run" / "config.yaml"));  // nothing written
+  o.resume = false;
   dir.write("bad-suite.yaml", testing::slurp(dir.file("suite.yaml")) + "    - {name: broken, file: bad.yaml}\n");
   o.out = dir.file("bad-suite-run");
   EXPECT_THROW(run_file(dir.file("bad-suite.yaml"), {}, o), ConfigError);

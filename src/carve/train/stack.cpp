@@ -65,9 +65,8 @@ Dataset codes_of(Encoder& encoder, const Dataset& d, const torch::Device& device
 
 }  // namespace
 
-RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
-                    const std::vector<std::string>& overrides, const RunOptions& options) {
-  const auto base = load_experiment(file, overrides);
+std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std::vector<std::vector<std::string>>& layers,
+                                              const std::vector<std::string>& overrides) {
   std::vector<ExperimentSpec> specs;
   for (size_t k = 0; k < layers.size(); ++k) {
     auto all = overrides;
@@ -80,9 +79,26 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
       throw ConfigError(fmt::format("{} (stack layer {})", e.what(), k + 1));
     }
   }
+  return specs;
+}
+
+RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
+                    const std::vector<std::string>& overrides, const RunOptions& options) {
+  const auto base = load_experiment(file, overrides);
+  const auto specs = stack_layer_specs(file, layers, overrides);
   const auto device = resolve_device(options.device.empty() ? base.device : options.device);
   const auto raw = load_run_splits(base);
   const fs::path dir = prepare_group_directory(base, options);
+  // Resuming, every finished layer (and the stack's own configuration: its fine-tuning is in no
+  // layer's config.yaml) must be what this file describes, checked before anything is written.
+  if (options.resume) {
+    if (fs::exists(dir / "config.yaml")) check_finished_run(dir.string(), base);
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const auto layer_dir = dir / fmt::format("layer-{}", k + 1);
+      if (fs::exists(layer_dir / "summary.json")) check_finished_run(layer_dir.string(), specs[k]);
+    }
+  }
+  if (!fs::exists(dir / "config.yaml")) data::write_text_file((dir / "config.yaml").string(), to_yaml(base));
 
   Splits current = raw;
   std::vector<AffineLayer> chain;

@@ -22,6 +22,10 @@ namespace carve {
 
 // Each layer's overrides (key=value); empty when the file has no stack.
 std::vector<std::vector<std::string>> load_stack(const std::string& file);
+// The validated spec of each layer: the file with `overrides`, then the layer's own, fine-tuning
+// and analysis off (the stack fine-tunes as a whole). ConfigError names the layer.
+std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std::vector<std::vector<std::string>>& layers,
+                                              const std::vector<std::string>& overrides);
 RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                     const std::vector<std::string>& overrides, const RunOptions& options);
 

@@ -13,6 +13,7 @@
 
 #include "carve/config/yaml_reader.h"
 #include "carve/data/file_bytes.h"
+#include "carve/train/stack.h"
 #include "carve/train/sweep.h"
 #include "carve/error.h"
 
@@ -151,6 +152,14 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
     nlohmann::json summary;
     if (run.file.empty()) return run_point(load_experiment(file, all), options, dir.string());
     if (options.resume && fs::exists(dir / "summary.json")) {
+      const auto layers = load_stack(run.file);
+      if (layers.empty()) {
+        check_finished_run(dir.string(), load_experiment(run.file, all));
+      } else {
+        if (fs::exists(dir / "config.yaml")) check_finished_run(dir.string(), load_experiment(run.file, all));
+        const auto specs = stack_layer_specs(run.file, layers, all);
+        for (size_t k = 0; k < specs.size(); ++k) check_finished_run((dir / fmt::format("layer-{}", k + 1)).string(), specs[k]);
+      }
       std::ifstream(dir / "summary.json") >> summary;
       return summary;
     }

@@ -62,18 +62,21 @@ std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions
   return base.string();
 }
 
+void check_finished_run(const std::string& dir, const ExperimentSpec& spec) {
+  const auto config = fs::path(dir) / "config.yaml";
+  if (!fs::exists(config) || data::read_text_file(config.string()) != to_yaml(spec)) {
+    throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
+                                 "resume with the same file and --set values, or --force", dir));
+  }
+}
+
 nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir) {
   RunOptions o = options;
   o.force = false;
   o.out = dir;
   const fs::path summary_path = fs::path(dir) / "summary.json";
   if (options.resume && fs::exists(summary_path)) {
-    // Finished under another configuration (a suite's sweep since chose another value, say):
-    // reading it back would report a run that this file no longer describes.
-    if (data::read_text_file((fs::path(dir) / "config.yaml").string()) != to_yaml(spec)) {
-      throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
-                                   "resume with the same file and --set values, or --force", dir));
-    }
+    check_finished_run(dir, spec);  // a suite's sweep may since have chosen another value
     nlohmann::json summary;
     std::ifstream(summary_path) >> summary;  // finished before the interruption
     return summary;

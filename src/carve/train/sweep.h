@@ -49,6 +49,10 @@ double sweep_score(const nlohmann::json& summary);
 // under the heading `title`, prints the Markdown and returns the ranked table.
 nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& title, const std::string& dir);
 
+// Refuses (UsageError) a finished run directory whose config.yaml is not `spec` resolved: reading
+// it back on --resume would report a run that the file no longer describes.
+void check_finished_run(const std::string& dir, const ExperimentSpec& spec);
+
 // The subdirectory name of a sweep point: "contractive.weight=0.1,corruption.level=0.2" made
 // safe for a file system.
 std::string sweep_point_name(const std::vector<std::string>& point);
