@@ -331,6 +331,20 @@ class Finetune : public ::testing::Test {
                                 "training: {epochs: 2}\nfinetune: {mode: " + mode + ", epochs: 15, patience: 0}\n",
                             "ft.yaml");
   }
+  // A suite over the two-class fixture: one pretraining epoch of 8 units, then its runs.
+  std::string suite_yaml(const std::string& name, const std::string& finetune, const std::string& seeds,
+                         const std::string& runs) const {
+    return "name: " + name + "\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+           "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 1}\n"
+           "finetune: " + finetune + "\nsuite:\n  seeds: " + seeds + "\n  runs:\n" + runs;
+  }
+  // Runs `file` of the fixture's directory into `out` there, without a progress bar.
+  RunOptions options_into(const std::string& out) const {
+    RunOptions o;
+    o.out = dir.file(out);
+    o.progress = false;
+    return o;
+  }
   testing::TempDir dir;
 };
 
@@ -359,16 +373,12 @@ namespace carve {
 namespace {
 
 TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
-  const std::string yaml =
-      "name: suite\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
-      "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 1}\n"
-      "finetune: {epochs: 4}\nsuite:\n  seeds: [1, 2]\n  runs:\n"
+  const std::string yaml = suite_yaml(
+      "suite", "{epochs: 4}", "[1, 2]",
       "    - {name: AE}\n    - {name: CAE, set: {regularizers.contractive.weight: 0.1}, paper_test_error: 0.0114}\n"
-      "    - {name: RBM, set: {model.type: rbm}}\n";
+      "    - {name: RBM, set: {model.type: rbm}}\n");
   dir.write("suite.yaml", yaml);
-  RunOptions o;
-  o.out = dir.file("suite-run");
-  o.progress = false;
+  auto o = options_into("suite-run");
   const auto r = run_file(dir.file("suite.yaml"), {}, o);
   ASSERT_EQ(r.summary["table"].size(), 3u);
   double previous = -1;
@@ -390,17 +400,12 @@ TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
 }
 
 TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) {
-  const std::string yaml =
-      "name: tuned\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
-      "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\ntraining: {epochs: 1}\n"
-      "finetune: {epochs: 3}\nsuite:\n  seeds: [4, 3]\n  runs:\n"
-      "    - {name: AE}\n"
-      "    - name: CAE\n      set: {regularizers.contractive.weight: 0.1}\n"
-      "      sweep: {finetune.optimizer.lr: [1.0e-7, 0.05]}\n";
+  const std::string yaml = suite_yaml("tuned", "{epochs: 3}", "[4, 3]",
+                                      "    - {name: AE}\n"
+                                      "    - name: CAE\n      set: {regularizers.contractive.weight: 0.1}\n"
+                                      "      sweep: {finetune.optimizer.lr: [1.0e-7, 0.05]}\n");
   dir.write("tuned.yaml", yaml);
-  RunOptions o;
-  o.out = dir.file("tuned-run");
-  o.progress = false;
+  auto o = options_into("tuned-run");
   const auto r = run_file(dir.file("tuned.yaml"), {}, o);
   const auto base = dir.path() / "tuned-run";
 
