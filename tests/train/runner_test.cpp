@@ -446,6 +446,10 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
   dir.write("tuned.yaml", std::string(yaml).replace(yaml.find("finetune: {epochs: 3}"), 21, "finetune: {epochs: 2}"));
   EXPECT_THROW(run_file(dir.file("tuned.yaml"), {}, o), UsageError);
   o.resume = false;
+  // carve check says what the file will train.
+  const auto check = testing::run_carve("check '" + dir.file("tuned.yaml") + "'");
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("(suite: 2 runs x 2 seeds, 2 sweep points)"), std::string::npos) << check.out;
 
   // A point that cannot run, for any seed, is refused before anything trains, naming the point.
   dir.write("bad-sweep.yaml", yaml + "    - {name: DAE, set: {corruption.type: gaussian}, sweep: {corruption.level: [0.1, -1]}}\n");

@@ -12,6 +12,7 @@
 #include "carve/export/torchscript.h"
 #include "carve/report/analysis.h"
 #include "carve/train/run_dir.h"
+#include "carve/train/suite.h"
 #include "carve/train/sweep.h"
 #include "commands.h"
 #include "models/autoencoder.h"
@@ -70,6 +71,15 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
       std::cout << "# " << c->file << ": valid";
       const auto points = sweep_points(spec);
       if (!spec.sweep.empty()) std::cout << fmt::format(" ({} sweep points)", points.size());
+      const auto suite = load_suite(c->file);
+      if (!suite.runs.empty()) {
+        // What it will train, to judge the time: each run x seed, and each sweep point once.
+        size_t swept = 0;
+        for (const auto& run : suite.runs) swept += run.sweep.empty() ? 0 : sweep_grid(run.sweep).size();
+        const size_t seeds = std::max<size_t>(1, suite.seeds.size());
+        std::cout << fmt::format(" (suite: {} runs x {} seed{}{})", suite.runs.size(), seeds, seeds == 1 ? "" : "s",
+                                 swept ? fmt::format(", {} sweep points", swept) : "");
+      }
       std::cout << "\n" << to_yaml(spec);
       return 0;
     };
