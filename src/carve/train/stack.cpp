@@ -82,6 +82,14 @@ std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std
   return specs;
 }
 
+void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers) {
+  if (fs::exists(fs::path(dir) / "config.yaml")) check_finished_run(dir, base);  // absent in carve 0.1's
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const auto layer_dir = fs::path(dir) / fmt::format("layer-{}", k + 1);
+    if (fs::exists(layer_dir / "summary.json")) check_finished_run(layer_dir.string(), layers[k]);
+  }
+}
+
 RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                     const std::vector<std::string>& overrides, const RunOptions& options) {
   const auto base = load_experiment(file, overrides);
@@ -89,15 +97,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   const auto device = resolve_device(options.device.empty() ? base.device : options.device);
   const auto raw = load_run_splits(base);
   const fs::path dir = prepare_group_directory(base, options);
-  // Resuming, every finished layer (and the stack's own configuration: its fine-tuning is in no
-  // layer's config.yaml) must be what this file describes, checked before anything is written.
-  if (options.resume) {
-    if (fs::exists(dir / "config.yaml")) check_finished_run(dir.string(), base);
-    for (size_t k = 0; k < specs.size(); ++k) {
-      const auto layer_dir = dir / fmt::format("layer-{}", k + 1);
-      if (fs::exists(layer_dir / "summary.json")) check_finished_run(layer_dir.string(), specs[k]);
-    }
-  }
+  if (options.resume) check_finished_stack(dir.string(), base, specs);  // before anything is written
   if (!fs::exists(dir / "config.yaml")) data::write_text_file((dir / "config.yaml").string(), to_yaml(base));
 
   Splits current = raw;

@@ -26,6 +26,9 @@ std::vector<std::vector<std::string>> load_stack(const std::string& file);
 // and analysis off (the stack fine-tunes as a whole). ConfigError names the layer.
 std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                                               const std::vector<std::string>& overrides);
+// On --resume, refuses (UsageError) a stack directory made by another configuration: its own
+// config.yaml (which holds the fine-tuning) and each finished layer's, checked before anything runs.
+void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers);
 RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                     const std::vector<std::string>& overrides, const RunOptions& options);
 

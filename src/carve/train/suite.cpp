@@ -156,9 +156,7 @@ RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::
       if (layers.empty()) {
         check_finished_run(dir.string(), load_experiment(run.file, all));
       } else {
-        if (fs::exists(dir / "config.yaml")) check_finished_run(dir.string(), load_experiment(run.file, all));
-        const auto specs = stack_layer_specs(run.file, layers, all);
-        for (size_t k = 0; k < specs.size(); ++k) check_finished_run((dir / fmt::format("layer-{}", k + 1)).string(), specs[k]);
+        check_finished_stack(dir.string(), load_experiment(run.file, all), stack_layer_specs(run.file, layers, all));
       }
       std::ifstream(dir / "summary.json") >> summary;
       return summary;

@@ -85,24 +85,12 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   return run_one(spec, o).summary;
 }
 
-namespace {
-
-void validate_stack_layers(const std::string& file, const std::vector<std::string>& overrides) {
-  for (const auto& layer : load_stack(file)) {
-    auto all = overrides;
-    all.insert(all.end(), layer.begin(), layer.end());
-    load_experiment(file, all);
-  }
-}
-
-}  // namespace
-
 ExperimentSpec validate_file(const std::string& file, const std::vector<std::string>& overrides) {
   const auto spec = load_experiment(file, overrides);
   if (!spec.sweep.empty() || !load_suite(file).runs.empty()) {
     throw ConfigError(fmt::format("{}: a suite run's file cannot hold a sweep or a suite", file));
   }
-  validate_stack_layers(file, overrides);
+  stack_layer_specs(file, load_stack(file), overrides);
   return spec;
 }
 
@@ -110,7 +98,7 @@ void validate_all(const std::string& file, const std::vector<std::string>& overr
   load_experiment(file, overrides);  // sweep points included
   const auto suite = load_suite(file);
   if (!suite.runs.empty()) plan_suite(file, suite, overrides);
-  validate_stack_layers(file, overrides);
+  stack_layer_specs(file, load_stack(file), overrides);
 }
 
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
