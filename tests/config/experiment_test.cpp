@@ -20,10 +20,10 @@ TEST(Experiment, MinimalFileTakesDocumentedDefaults) {
   EXPECT_EQ(s.model.hidden, 1000);
   EXPECT_EQ(s.model.activation, Activation::sigmoid);
   EXPECT_TRUE(s.model.tied);
-  EXPECT_EQ(s.optimizer.type, "sgd");
+  EXPECT_EQ(s.optimizer.type, OptimizerType::sgd);
   EXPECT_DOUBLE_EQ(s.optimizer.lr, 0.01);
   EXPECT_EQ(s.training.batch_size, 20);
-  EXPECT_EQ(s.corruption.type, "none");
+  EXPECT_EQ(s.corruption.type, CorruptionType::none);
   // The resolved configuration reads back to itself.
   EXPECT_EQ(to_yaml(parse_experiment(to_yaml(s), "resolved.yaml")), to_yaml(s));
 }
@@ -42,7 +42,7 @@ TEST(Experiment, OverridesApplyAndSweepsExpand) {
                                   "  corruption.level: [0, 0.1, 0.2]\n",
                                   "t.yaml", {"model.hidden=50", "regularizers.contractive.method=exact"});
   EXPECT_EQ(s.model.hidden, 50);
-  EXPECT_EQ(s.regularizers.contractive_method, ContractiveMethod::exact);
+  EXPECT_EQ(s.regularizers.contractive.method, ContractiveMethod::exact);
   const auto points = sweep_points(s);
   ASSERT_EQ(points.size(), 6u);
   EXPECT_EQ(points[5], (std::vector<std::string>{"regularizers.contractive.weight=0.2", "corruption.level=0.2"}));

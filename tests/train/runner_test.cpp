@@ -13,8 +13,8 @@
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
 #include "carve/train/run_dir.h"
-#include "carve/train/suite.h"
-#include "carve/train/sweep.h"
+#include "carve/orchestration/suite.h"
+#include "carve/orchestration/sweep.h"
 #include "carve/train/trainer.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -427,7 +427,7 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
   EXPECT_EQ(second.seed, 3u);
   EXPECT_EQ(winner, "0.05");
   EXPECT_DOUBLE_EQ(second.finetune.optimizer.lr, 0.05);
-  EXPECT_DOUBLE_EQ(second.regularizers.contractive, 0.1);
+  EXPECT_DOUBLE_EQ(second.regularizers.contractive.weight, 0.1);
   EXPECT_FALSE(std::filesystem::exists(base / "AE" / "sweep"));
 
   const auto md = testing::slurp((base / "table.md").string());

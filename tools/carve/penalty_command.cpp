@@ -6,7 +6,7 @@
 
 #include "carve/device.h"
 #include "carve/error.h"
-#include "carve/penalty/compare.h"
+#include "carve/bench/penalty_compare.h"
 #include "commands.h"
 
 namespace carve::cli {

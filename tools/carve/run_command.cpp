@@ -1,5 +1,6 @@
 // carve run | check | export: experiments from YAML files.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -12,8 +13,10 @@
 #include "carve/export/torchscript.h"
 #include "carve/report/analysis.h"
 #include "carve/train/run_dir.h"
-#include "carve/train/suite.h"
-#include "carve/train/sweep.h"
+#include "carve/orchestration/plan.h"
+#include "carve/orchestration/stack.h"
+#include "carve/orchestration/suite.h"
+#include "carve/orchestration/sweep.h"
 #include "commands.h"
 #include "models/autoencoder.h"
 
@@ -81,6 +84,15 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
                                  swept ? fmt::format(", {} sweep points", swept) : "");
       }
       std::cout << "\n" << to_yaml(spec);
+      // A sweep, suite or stack: what the file expands into.
+      const auto plan = make_plan(c->file, c->set);
+      if (plan.tasks.size() > 1 || plan.tasks.front().kind == TaskKind::stack) {
+        std::cout << "\n" << plan.to_table();
+        const auto layers = load_stack(c->file);
+        for (size_t k = 0; k < layers.size(); ++k) {
+          std::cout << fmt::format("stack layer {}: {}\n", k + 1, fmt::join(layers[k], ", "));
+        }
+      }
       return 0;
     };
   });
@@ -114,6 +126,33 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
     action = [cm] {
       compare_runs(cm->dirs, cm->out, cm->options);
       std::cout << "wrote " << cm->out << "/compare.md and its figures\n";
+      return 0;
+    };
+  });
+
+  struct PlanArgs {
+    std::string file, format = "table", out;
+    std::vector<std::string> set;
+  };
+  auto pl = std::make_shared<PlanArgs>();
+  auto* plan = app.add_subcommand("plan", "print the tasks a file expands into (sweep points, suite seeds, tables)");
+  plan->add_option("file", pl->file, "experiment YAML")->required();
+  plan->add_option("--set", pl->set, "override a key: key.path=value (repeatable)");
+  plan->add_option("--out", pl->out, "run directory (default: runs/<name>)");
+  plan->add_option("--format", pl->format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  plan->callback([&action, pl] {
+    action = [pl] {
+      const auto p = make_plan(pl->file, pl->set, pl->out);
+      std::cout << (pl->format == "json" ? p.to_json().dump(2) + "\n" : p.to_table());
+      return 0;
+    };
+  });
+
+  auto* config = app.add_subcommand("config", "the configuration keys");
+  auto* docs = config->add_subcommand("docs", "print the key tables of docs/CONFIG.md, from the key declarations");
+  docs->callback([&action] {
+    action = [] {
+      std::cout << config_docs();
       return 0;
     };
   });

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "carve/config/schema.h"
 #include "carve/nn/activation.h"
 #include "carve/penalty/contractive.h"
 #include "models/autoencoder.h"
@@ -27,15 +28,36 @@ class Node;
 
 namespace carve {
 
+/// `model.type`: what is trained.
+enum class ModelType { autoencoder, rbm };
+/// `corruption.type`: the noise applied to a training input (the target stays clean).
+enum class CorruptionType { none, gaussian, masking, salt_and_pepper };
+/// `optimizer.type`.
+enum class OptimizerType { sgd, adam };
+/// `schedule.type`: the learning rate per epoch.
+enum class ScheduleType { constant, step, exponential, cosine };
+/// `regularizers.sparsity.kind`.
+enum class SparsityKind { kl, l1 };
+/// `finetune.mode`: train the whole MLP, or only the output layer on frozen codes.
+enum class FinetuneMode { mlp, linear_probe };
+std::string to_string(ModelType v);
+std::string to_string(CorruptionType v);
+std::string to_string(OptimizerType v);
+std::string to_string(ScheduleType v);
+std::string to_string(SparsityKind v);
+std::string to_string(FinetuneMode v);
+
+/// `data:` (declared in carve/config/experiment_schema.cpp, like every key below).
 struct DataSpec {
-  std::string dataset;  // required: a name or a path (carve/data/catalog.h)
-  std::string dir;      // data directory ("" = $CARVE_DATA_DIR or the checkout's data/)
+  std::string dataset;  ///< required: a name or a path (carve/data/catalog.h)
+  std::string dir;      ///< data directory ("" = $CARVE_DATA_DIR or the checkout's data/)
   int64_t train = 0, valid = 0, test = 0;
   bool shuffle = true, stratify = false;
 };
 
+/// `model:`
 struct ModelSpec {
-  std::string type = "autoencoder";
+  ModelType type = ModelType::autoencoder;
   int64_t hidden = 1000;
   Activation activation = Activation::sigmoid;
   Activation decoder_activation = Activation::sigmoid;
@@ -47,63 +69,84 @@ struct ModelSpec {
   bool persistent = false;
   int64_t chains = 0;
   int64_t ais_runs = 100;
-  int64_t ais_betas = 10000;  // 0: no log-likelihood estimate for large RBMs
+  int64_t ais_betas = 10000;  ///< 0: no log-likelihood estimate for large RBMs
 };
 
+/// `regularizers.weight_decay:` weight × Σ W² (both weights when untied).
+struct WeightDecaySpec {
+  double weight = 0;
+};
+/// `regularizers.contractive:` weight × ||J_f(x)||²_F (carve/penalty/contractive.h).
+struct ContractiveSpec {
+  double weight = 0;
+  ContractiveMethod method = ContractiveMethod::analytic;
+  int64_t projections = 1;
+  Projection projection = Projection::gaussian;
+};
+/// `regularizers.higher_order:` weight × E ||J(x) − J(x+ε)||²_F (carve/penalty/higher_order.h).
+struct HigherOrderSpec {
+  double weight = 0;
+  double sigma = 0.1;
+  int64_t corruptions = 4;
+};
+/// `regularizers.sparsity:` weight × KL(target || mean activation), or the L1 norm of the code.
+struct SparsitySpec {
+  double weight = 0;
+  SparsityKind kind = SparsityKind::kl;
+  double target = 0.05;
+};
+/// `regularizers:` each term is off at weight 0.
 struct RegularizerSpec {
-  double weight_decay = 0;
-  double contractive = 0;
-  ContractiveMethod contractive_method = ContractiveMethod::analytic;
-  int64_t contractive_projections = 1;
-  Projection contractive_projection = Projection::gaussian;
-  double higher_order = 0;
-  double higher_order_sigma = 0.1;
-  int64_t higher_order_corruptions = 4;
-  double sparsity = 0;
-  std::string sparsity_kind = "kl";  // kl | l1
-  double sparsity_target = 0.05;
+  WeightDecaySpec weight_decay;
+  ContractiveSpec contractive;
+  HigherOrderSpec higher_order;
+  SparsitySpec sparsity;
 };
 
+/// `corruption:`
 struct CorruptionSpec {
-  std::string type = "none";  // none | gaussian | masking | salt_and_pepper
-  double level = 0;           // sigma (gaussian) or the fraction of inputs corrupted
+  CorruptionType type = CorruptionType::none;
+  double level = 0;  ///< sigma (gaussian) or the fraction of inputs corrupted
 };
 
+/// `optimizer:` (and `finetune.optimizer:`, whose defaults differ).
 struct OptimizerSpec {
-  std::string type = "sgd";  // sgd | adam
+  OptimizerType type = OptimizerType::sgd;
   double lr = 0.01;
   double momentum = 0;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 };
 
+/// `schedule:`
 struct ScheduleSpec {
-  std::string type = "constant";  // constant | step | exponential | cosine
-  int64_t step_epochs = 10;       // step: multiply by gamma every step_epochs
-  double gamma = 0.1;             // step, exponential (per epoch)
-  double min_lr = 0;              // cosine floor
+  ScheduleType type = ScheduleType::constant;
+  int64_t step_epochs = 10;  ///< step: multiply by gamma every step_epochs
+  double gamma = 0.1;        ///< step, exponential (per epoch)
+  double min_lr = 0;         ///< cosine floor
 };
 
+/// `training:`
 struct TrainingSpec {
   int64_t batch_size = 20;
   int64_t epochs = 10;
-  int64_t patience = 0;         // early stopping on valid reconstruction; 0 = off
+  int64_t patience = 0;  ///< early stopping on valid reconstruction; 0 = off
   double min_delta = 0;
   double saturation_threshold = 0.05;
-  int64_t metric_examples = 1000;  // valid examples used for the Jacobian-norm and saturation
+  int64_t metric_examples = 1000;  ///< valid examples used for the Jacobian-norm and saturation
 };
 
-// The optional `finetune:` block: supervised fine-tuning after pretraining (carve/train/finetune.h).
+/// The optional `finetune:` block: supervised fine-tuning after pretraining (carve/train/finetune.h).
 struct FinetuneSpec {
   bool enabled = false;
-  std::string mode = "mlp";  // mlp | linear_probe
+  FinetuneMode mode = FinetuneMode::mlp;
   int64_t epochs = 50;
   int64_t batch_size = 20;
-  int64_t patience = 10;     // epochs without a lower validation error; 0 = off
-  OptimizerSpec optimizer{"sgd", 0.1, 0.9};
+  int64_t patience = 10;  ///< epochs without a lower validation error; 0 = off
+  OptimizerSpec optimizer{OptimizerType::sgd, 0.1, 0.9};
 };
 
-// The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).
+/// The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).
 struct AnalysisSpec {
   bool enabled = false;
   int64_t points = 100;
@@ -140,8 +183,14 @@ ExperimentSpec load_experiment(const std::string& file, const std::vector<std::s
 // The same from text (tests); `file` names it in errors.
 ExperimentSpec parse_experiment(const std::string& text, const std::string& file,
                                 const std::vector<std::string>& overrides = {});
-// The resolved configuration, every key with its value, as YAML.
+// The resolved configuration, every key with its value, as YAML (numbers in shortest
+// round-trip form).
 std::string to_yaml(const ExperimentSpec& spec);
+// The keys whose resolved values differ between a run's configuration (`was`) and the one that
+// resumes it (`now`) in a way their declared resume rule forbids (empty: it may resume).
+std::vector<config::KeyDifference> resume_differences(const ExperimentSpec& was, const ExperimentSpec& now);
+// The key tables of docs/CONFIG.md, in Markdown (`carve config docs`).
+std::string config_docs();
 // The grid points of spec.sweep as lists of overrides (one empty list without a sweep).
 std::vector<std::vector<std::string>> sweep_points(const ExperimentSpec& spec);
 // The grid of a list of axes, the first axis varying slowest: {{"a=1","b=x"}, {"a=1","b=y"}, ...}.

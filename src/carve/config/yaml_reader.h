@@ -54,6 +54,7 @@ class MapReader {
 
   std::string where(const std::string& key) const;  // FILE:LINE:COL of the key's value
   std::string dotted(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const std::string& file() const { return file_; }
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
   void finish() const;
 

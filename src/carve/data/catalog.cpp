@@ -1,6 +1,7 @@
 #include "carve/data/catalog.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +66,12 @@ DatasetSource generate_variation_files(const std::string& name, const std::strin
   return source;
 }
 
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names{"mnist",      "fashion-mnist", "cifar10-bw", "cifar10",
+                                              "rectangles", "convex",        "mnist-rot",  "mnist-back-rand"};
+  return names;
+}
+
 DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg) {
   const std::string data_dir = data_directory(data_dir_arg);
   const fs::path data(data_dir);
@@ -112,9 +119,8 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
   if (fs::exists(spec)) {
     throw DataError(fmt::format("{}: cannot tell the format; write amat:PATH, idx:IMAGES[,LABELS] or cifar10:DIR", spec));
   }
-  throw DataError(fmt::format(
-      "unknown dataset '{}' (known: mnist, fashion-mnist, cifar10-bw, cifar10, rectangles, convex, "
-      "mnist-rot, mnist-back-rand, idx:PATH, amat:PATH, cifar10:DIR, or an existing path)", spec));
+  throw DataError(fmt::format("unknown dataset '{}' (known: {}, idx:PATH, amat:PATH, cifar10:DIR, or an existing path)",
+                              spec, fmt::join(dataset_names(), ", ")));
 }
 
 }  // namespace carve

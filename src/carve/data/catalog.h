@@ -21,11 +21,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "carve/data/dataset.h"
 
 namespace carve {
 
+/// The named datasets, in the order the docs list them (the one list of names).
+const std::vector<std::string>& dataset_names();
 std::string data_directory(const std::string& override_dir = "");
 DatasetSource load_dataset(const std::string& spec, const std::string& data_dir = "");
 // Writes DATA/variations/NAME_{train,test}.amat; returns the source it wrote.

@@ -217,16 +217,16 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
 
   // report.md: readable on its own, pictures beside their captions.
   std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name,
-                               run.spec.file, run.spec.data.dataset, run.spec.model.type, inputs, hidden,
+                               run.spec.file, run.spec.data.dataset, to_string(run.spec.model.type), inputs, hidden,
                                to_string(code_layer.activation),
-                               run.spec.model.type == "rbm" ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
+                               run.spec.model.type == ModelType::rbm ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
   const auto& g = run.spec.regularizers;
   std::vector<std::string> regs;
-  if (g.weight_decay > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay));
-  if (g.contractive > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive, to_string(g.contractive_method)));
-  if (g.higher_order > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order, g.higher_order_sigma));
-  if (g.sparsity > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity, g.sparsity_kind));
-  if (run.spec.corruption.type != "none") regs.push_back(fmt::format("{} corruption {}", run.spec.corruption.type, run.spec.corruption.level));
+  if (g.weight_decay.weight > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay.weight));
+  if (g.contractive.weight > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive.weight, to_string(g.contractive.method)));
+  if (g.higher_order.weight > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order.weight, g.higher_order.sigma));
+  if (g.sparsity.weight > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity.weight, to_string(g.sparsity.kind)));
+  if (run.spec.corruption.type != CorruptionType::none) regs.push_back(fmt::format("{} corruption {}", to_string(run.spec.corruption.type), run.spec.corruption.level));
   md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
   md += "\n\n## Summary\n\n| metric | value |\n|---|---:|\n";
   if (summary_json.is_object()) {

@@ -58,7 +58,7 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
   if (valid_y.numel() > 0) classes = std::max(classes, valid_y.max().item<int64_t>() + 1);
   if (test_y.numel() > 0) classes = std::max(classes, test_y.max().item<int64_t>() + 1);
 
-  const bool train_hidden = spec.mode == "mlp";
+  const bool train_hidden = spec.mode == FinetuneMode::mlp;
   Mlp mlp;
   for (const auto& l : layers) {
     mlp.hidden.push_back({l.weight.detach().clone().requires_grad_(train_hidden),
@@ -70,7 +70,7 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
   const auto params = mlp.parameters(train_hidden);
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   const auto& o = spec.optimizer;
-  if (o.type == "adam") {
+  if (o.type == OptimizerType::adam) {
     optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps));
   } else {
     optimizer = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov));

@@ -43,7 +43,7 @@ class AutoEncoderModel : public Pretrainable {
     torch::NoGradGuard no_grad;
     return ae_->forward(x);
   }
-  void save_encoder(const std::string& path) override { carve::save_encoder(*ae_, spec_.model.type, path); }
+  void save_encoder(const std::string& path) override { carve::save_encoder(*ae_, to_string(spec_.model.type), path); }
 
  private:
   ExperimentSpec spec_;
@@ -63,7 +63,7 @@ class RBMModel : public Pretrainable {
   Encoder& encoder() override { return *rbm_; }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
     const auto h0 = cd_.accumulate(*rbm_, x);
-    const double wd = spec_.regularizers.weight_decay;
+    const double wd = spec_.regularizers.weight_decay.weight;
     double wd_term = 0;
     if (wd > 0) {
       torch::NoGradGuard no_grad;
@@ -145,7 +145,7 @@ double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x) {
 }
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs) {
-  if (spec.model.type == "rbm") return std::make_unique<RBMModel>(spec, inputs);
+  if (spec.model.type == ModelType::rbm) return std::make_unique<RBMModel>(spec, inputs);
   return std::make_unique<AutoEncoderModel>(spec, inputs);
 }
 

@@ -1,6 +1,7 @@
 #include "carve/train/run_dir.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,23 @@ LoadedRun load_run(const std::string& directory) {
     if (archive.try_read("best_" + std::to_string(i), best)) params[i].copy_(best);
   }
   return run;
+}
+
+void check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished) {
+  const auto config = (fs::path(dir) / "config.yaml").string();
+  if (!fs::exists(config)) {
+    throw UsageError(fmt::format("{}: no config.yaml: not a run directory carve can resume; use --force", dir));
+  }
+  const auto was = parse_experiment(data::read_text_file(config), config);
+  std::vector<std::string> keys;
+  for (const auto& d : resume_differences(was, spec)) {
+    if (d.rule == config::Resume::may_grow && !finished) continue;
+    keys.push_back(fmt::format("{} ({} there, {} now)", d.key, d.was, d.now));
+  }
+  if (keys.empty()) return;
+  throw UsageError(fmt::format("{}: cannot resume: the configuration differs from the run's config.yaml in {}; "
+                               "resume with the same file and --set values, or --force",
+                               dir, fmt::join(keys, ", ")));
 }
 
 Splits load_run_splits(const ExperimentSpec& spec) {

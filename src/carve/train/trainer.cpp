@@ -42,9 +42,9 @@ const std::vector<std::string> kColumns{"epoch", "loss", "reconstruction", "weig
 double scheduled_lr(const ExperimentSpec& s, int64_t epoch) {  // epoch counts from 0
   const double lr = s.optimizer.lr;
   const auto& c = s.schedule;
-  if (c.type == "step") return lr * std::pow(c.gamma, static_cast<double>(epoch / c.step_epochs));
-  if (c.type == "exponential") return lr * std::pow(c.gamma, static_cast<double>(epoch));
-  if (c.type == "cosine") {
+  if (c.type == ScheduleType::step) return lr * std::pow(c.gamma, static_cast<double>(epoch / c.step_epochs));
+  if (c.type == ScheduleType::exponential) return lr * std::pow(c.gamma, static_cast<double>(epoch));
+  if (c.type == ScheduleType::cosine) {
     const double t = static_cast<double>(epoch) / static_cast<double>(std::max<int64_t>(1, s.training.epochs - 1));
     return c.min_lr + (lr - c.min_lr) * 0.5 * (1 + std::cos(M_PI * t));
   }
@@ -52,9 +52,9 @@ double scheduled_lr(const ExperimentSpec& s, int64_t epoch) {  // epoch counts f
 }
 
 torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
-  if (c.type == "gaussian") return x + c.level * torch::randn_like(x);
-  if (c.type == "masking") return x * (torch::rand_like(x) >= c.level).to(x.dtype());
-  if (c.type == "salt_and_pepper") {
+  if (c.type == CorruptionType::gaussian) return x + c.level * torch::randn_like(x);
+  if (c.type == CorruptionType::masking) return x * (torch::rand_like(x) >= c.level).to(x.dtype());
+  if (c.type == CorruptionType::salt_and_pepper) {
     const auto hit = torch::rand_like(x) < c.level;
     const auto salt = (torch::rand_like(x) < 0.5).to(x.dtype());
     return torch::where(hit, salt, x);
@@ -126,9 +126,9 @@ void clear_gradients(const std::vector<torch::Tensor>& params) {
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec) {
   const auto& reg = spec.regularizers;
   return ContractivePenalty(ContractiveOptions()
-                                .method(reg.contractive_method)
-                                .projections(reg.contractive_projections)
-                                .projection(reg.contractive_projection));
+                                .method(reg.contractive.method)
+                                .projections(reg.contractive.projections)
+                                .projection(reg.contractive.projection));
 }
 
 BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const ContractivePenalty& contractive,
@@ -136,35 +136,35 @@ BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const C
   const auto& reg = spec.regularizers;
   const auto xin = corrupt(spec.corruption, x);
   // One forward pass serves the reconstruction and the penalties.
-  const auto pass = reg.contractive > 0 ? contractive.make_pass(ae, xin) : EncoderPass::of(ae, xin);
+  const auto pass = reg.contractive.weight > 0 ? contractive.make_pass(ae, xin) : EncoderPass::of(ae, xin);
   const auto& h = pass.code();
   const auto recon = ae.reconstruction_loss(x, h);  // the clean input is the target
   const auto zero = torch::zeros({}, recon.options());
   torch::Tensor wd = zero, cae = zero, cah = zero, sparse = zero;
-  if (reg.weight_decay > 0) {
+  if (reg.weight_decay.weight > 0) {
     wd = ae.weight.pow(2).sum();
     if (!spec.model.tied) wd = wd + ae.decoder_weight.pow(2).sum();
   }
-  if (reg.contractive > 0) cae = contractive(ae, pass).value;
-  if (reg.higher_order > 0) {
+  if (reg.contractive.weight > 0) cae = contractive(ae, pass).value;
+  if (reg.higher_order.weight > 0) {
     HigherOrderOptions options;
-    options.sigma(reg.higher_order_sigma).corruptions(reg.higher_order_corruptions);
+    options.sigma(reg.higher_order.sigma).corruptions(reg.higher_order.corruptions);
     cah = higher_order_penalty(ae, xin, options, &pass);
   }
-  if (reg.sparsity > 0) {
-    if (reg.sparsity_kind == "l1") {
+  if (reg.sparsity.weight > 0) {
+    if (reg.sparsity.kind == SparsityKind::l1) {
       sparse = h.abs().sum(1).mean();
     } else {
       // KL(rho || rho_hat_j) summed over hidden units, rho_hat_j the batch-mean activation.
-      const double rho = reg.sparsity_target;
+      const double rho = reg.sparsity.target;
       const auto rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6);
       sparse = (rho * torch::log(rho / rho_hat) + (1 - rho) * torch::log((1 - rho) / (1 - rho_hat))).sum();
     }
   }
   // Only the terms in use enter the graph: each zero-weight term would cost two autograd nodes.
   auto loss = recon;
-  for (auto [weight, term] : {std::pair{reg.weight_decay, wd}, {reg.contractive, cae}, {reg.higher_order, cah},
-                              {reg.sparsity, sparse}}) {
+  for (auto [weight, term] : {std::pair{reg.weight_decay.weight, wd}, {reg.contractive.weight, cae},
+                              {reg.higher_order.weight, cah}, {reg.sparsity.weight, sparse}}) {
     if (weight > 0) loss = loss + weight * term;
   }
   return {loss, torch::stack({recon, wd, cae, cah, sparse, loss}).detach().to(torch::kFloat64)};
@@ -190,10 +190,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
   if (fs::exists(dir)) {
     if (options.resume) {
       if (!fs::exists(checkpoint_path)) throw UsageError(fmt::format("{}: no checkpoint to resume from", dir.string()));
-      if (data::read_text_file((dir / "config.yaml").string()) != resolved) {
-        throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
-                                     "resume with the same file and --set values", dir.string()));
-      }
+      check_resumable(dir.string(), spec, /*finished=*/false);
     } else if (options.force) {
       fs::remove_all(dir);
     } else {
@@ -210,7 +207,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
   model->module().to(device);
   const auto params = model->module().parameters();
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (spec.optimizer.type == "adam") {
+  if (spec.optimizer.type == OptimizerType::adam) {
     optimizer = std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(spec.optimizer.lr)
                     .betas({spec.optimizer.beta1, spec.optimizer.beta2})
@@ -298,7 +295,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
         progress_bar(epoch + 1, spec.training.epochs, step + 1, steps,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(),
                      fmt::format("loss {:.4g} rec {:.4g}{}", mean[5].item<double>(), mean[0].item<double>(),
-                                 spec.regularizers.contractive > 0 ? fmt::format(" cae {:.4g}", mean[2].item<double>()) : ""));
+                                 spec.regularizers.contractive.weight > 0 ? fmt::format(" cae {:.4g}", mean[2].item<double>()) : ""));
       }
     }
     const auto mean = (sums / static_cast<double>(steps)).cpu();
@@ -413,7 +410,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, 
     const auto f = finetune(model->encoder(), splits, spec.finetune, spec.seed, device, (dir / "finetune.csv").string());
     s["test_error"] = number(f.test_error);
     s["valid_error"] = number(f.valid_error);
-    s["finetune"] = {{"mode", spec.finetune.mode}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
+    s["finetune"] = {{"mode", to_string(spec.finetune.mode)}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
                      {"train_error", f.train_error}, {"classes", f.classes}};
   }
   s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();

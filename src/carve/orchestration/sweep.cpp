@@ -1,4 +1,4 @@
-#include "carve/train/sweep.h"
+#include "carve/orchestration/sweep.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,8 +11,10 @@
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/report/analysis.h"
-#include "carve/train/stack.h"
-#include "carve/train/suite.h"
+#include "carve/train/run_dir.h"
+#include "carve/orchestration/plan.h"
+#include "carve/orchestration/stack.h"
+#include "carve/orchestration/suite.h"
 
 namespace carve {
 
@@ -34,9 +36,6 @@ std::string sweep_point_name(const std::vector<std::string>& point) {
   return name;
 }
 
-namespace {
-
-// Runs one experiment, then its analysis when the file asks for one.
 RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
   auto result = run_experiment(spec, options);
   if (spec.analysis.enabled && !result.summary.is_null()) {
@@ -50,8 +49,6 @@ RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
   return result;
 }
 
-}  // namespace
-
 std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options) {
   const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
   if (fs::exists(base) && !options.resume && !options.force) {
@@ -63,11 +60,7 @@ std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions
 }
 
 void check_finished_run(const std::string& dir, const ExperimentSpec& spec) {
-  const auto config = fs::path(dir) / "config.yaml";
-  if (!fs::exists(config) || data::read_text_file(config.string()) != to_yaml(spec)) {
-    throw UsageError(fmt::format("{}: the configuration differs from the run's config.yaml; "
-                                 "resume with the same file and --set values, or --force", dir));
-  }
+  check_resumable(dir, spec, /*finished=*/true);
 }
 
 nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir) {
@@ -102,31 +95,7 @@ void validate_all(const std::string& file, const std::vector<std::string>& overr
 }
 
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options) {
-  const auto spec = load_experiment(file, overrides);
-  const auto suite = load_suite(file);
-  const auto stack = load_stack(file);
-  if (static_cast<int>(!suite.runs.empty()) + static_cast<int>(!spec.sweep.empty()) + static_cast<int>(!stack.empty()) > 1) {
-    throw ConfigError(fmt::format("{}: a file holds one of a suite, a sweep or a stack", file));
-  }
-  if (!suite.runs.empty()) return run_suite(file, suite, overrides, options);
-  if (!stack.empty()) return run_stack(file, stack, overrides, options);
-  if (spec.sweep.empty()) return run_one(spec, options);
-
-  const fs::path base = prepare_group_directory(spec, options);
-  std::vector<SweepResult> done;
-  const auto points = sweep_points(spec);
-  for (size_t i = 0; i < points.size(); ++i) {
-    auto all = overrides;
-    all.insert(all.end(), points[i].begin(), points[i].end());
-    auto point_spec = load_experiment(file, all);
-    point_spec.sweep.clear();
-    std::printf("sweep point %zu/%zu: %s\n", i + 1, points.size(), sweep_point_name(points[i]).c_str());
-    std::fflush(stdout);
-    const auto summary = run_point(point_spec, options, (base / sweep_point_name(points[i])).string());
-    if (summary.is_null()) return {base.string(), {}};  // interrupted (tests)
-    done.push_back({points[i], summary});
-  }
-  return {base.string(), {{"sweep", rank_sweep(done, "Sweep " + spec.name, base.string())}}};
+  return execute_plan(make_plan(file, overrides, options.out), options);
 }
 
 namespace {

@@ -26,6 +26,9 @@ void validate_all(const std::string& file, const std::vector<std::string>& overr
 // Runs the experiment file: as a sweep, a suite or a stack when it has such a block.
 RunResult run_file(const std::string& file, const std::vector<std::string>& overrides, const RunOptions& options);
 
+// Runs one experiment, then its analysis when the file asks for one.
+RunResult run_one(const ExperimentSpec& spec, const RunOptions& options);
+
 // The directory that holds the points of a sweep or a suite: refused if it exists unless
 // --resume (kept) or --force (recreated).
 std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options);

@@ -30,22 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "carve/config/suite.h"
 #include "carve/train/trainer.h"
 
 namespace carve {
-
-struct SuiteRun {
-  std::string name;
-  std::string file;                    // another experiment file (a stack, say); "" = this one
-  std::vector<std::string> overrides;  // key=value
-  double paper_test_error = -1;        // < 0: none
-  std::vector<SweepAxis> sweep;        // chosen on the validation split before the seeds run
-};
-
-struct SuiteSpec {
-  std::vector<uint64_t> seeds;
-  std::vector<SuiteRun> runs;
-};
 
 // One run x seed of a suite: its validated configuration and the overrides that made it.
 struct SuitePoint {
@@ -53,12 +41,18 @@ struct SuitePoint {
   std::vector<std::string> overrides;
 };
 
-// The suite block of a file, or an empty spec (no runs) when it has none.
-SuiteSpec load_suite(const std::string& file);
 // Validates every run x seed ([run][seed]); ConfigError names the failing run.
 std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const SuiteSpec& suite,
                                                 const std::vector<std::string>& overrides);
-RunResult run_suite(const std::string& file, const SuiteSpec& suite, const std::vector<std::string>& overrides,
-                    const RunOptions& options);
+// One row of a suite's table: the run, the summaries of its seeds, the sweep point it chose.
+struct SuiteRow {
+  const SuiteRun* run;
+  std::vector<nlohmann::json> summaries;
+  std::vector<std::string> chosen;
+};
+// Writes dir/table.md and dir/table.csv, the rows sorted by mean test error, prints the
+// Markdown and returns the table.
+nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
+                                 const std::vector<SuiteRow>& rows);
 
 }  // namespace carve

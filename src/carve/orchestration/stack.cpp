@@ -1,4 +1,4 @@
-#include "carve/train/stack.h"
+#include "carve/orchestration/stack.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -14,41 +14,12 @@
 #include "carve/nn/affine_chain.h"
 #include "carve/train/finetune.h"
 #include "carve/train/run_dir.h"
-#include "carve/train/sweep.h"
+#include "carve/orchestration/sweep.h"
 #include "carve/version.h"
 
 namespace carve {
 
 namespace fs = std::filesystem;
-
-std::vector<std::vector<std::string>> load_stack(const std::string& file) {
-  const YAML::Node root = config::load_yaml_file(file);
-  std::vector<std::vector<std::string>> layers;
-  if (!root.IsMap() || !root["stack"].IsDefined()) return layers;
-  const auto stack = root["stack"];
-  if (!stack.IsSequence() || stack.size() == 0) {
-    throw ConfigError(fmt::format("{}: stack: expected a non-empty list of layers", config::location(file, stack, "stack")));
-  }
-  for (size_t i = 0; i < stack.size(); ++i) {
-    const auto layer = stack[i];
-    const auto where = fmt::format("stack[{}]", i);
-    if (!layer.IsMap()) throw ConfigError(fmt::format("{}: {}: expected a mapping of key paths to values", config::location(file, layer, where), where));
-    std::vector<std::string> overrides;
-    for (const auto& kv : layer) {
-      const auto key = kv.first.as<std::string>();
-      if (key.rfind("data.", 0) == 0 || key == "data") {
-        throw ConfigError(fmt::format("{}: {}: '{}': a layer trains on the codes of the layer below, it cannot change the data",
-                                      config::location(file, kv.first, where), where, key));
-      }
-      if (!kv.second.IsScalar()) {
-        throw ConfigError(fmt::format("{}: {}: the value of '{}' must be a scalar", config::location(file, kv.second, where), where, key));
-      }
-      overrides.push_back(key + "=" + kv.second.Scalar());
-    }
-    layers.push_back(overrides);
-  }
-  return layers;
-}
 
 namespace {
 
@@ -105,7 +76,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   nlohmann::json layer_info = nlohmann::json::array();
   for (size_t k = 0; k < specs.size(); ++k) {
     const auto layer_dir = (dir / fmt::format("layer-{}", k + 1)).string();
-    std::printf("stack layer %zu/%zu: %s, %lld inputs\n", k + 1, specs.size(), specs[k].model.type.c_str(),
+    std::printf("stack layer %zu/%zu: %s, %lld inputs\n", k + 1, specs.size(), to_string(specs[k].model.type).c_str(),
                 static_cast<long long>(current.train.flat().size(1)));
     std::fflush(stdout);
     RunOptions o = options;
@@ -121,7 +92,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
     for (const auto& l : encoder.affine_layers()) {
       chain.push_back({l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
     }
-    layer_info.push_back({{"directory", layer_dir}, {"type", specs[k].model.type}, {"hidden", specs[k].model.hidden}});
+    layer_info.push_back({{"directory", layer_dir}, {"type", to_string(specs[k].model.type)}, {"hidden", specs[k].model.hidden}});
     if (k + 1 < specs.size()) {
       current = {codes_of(encoder, current.train, device), codes_of(encoder, current.valid, device),
                  codes_of(encoder, current.test, device)};
@@ -143,7 +114,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
     const auto f = finetune(stack, raw, base.finetune, base.seed, device, (dir / "finetune.csv").string());
     s["test_error"] = f.test_error;
     s["valid_error"] = f.valid_error;
-    s["finetune"] = {{"mode", base.finetune.mode}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
+    s["finetune"] = {{"mode", to_string(base.finetune.mode)}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
                      {"train_error", f.train_error}, {"classes", f.classes}};
   }
   const auto text = s.dump(2) + "\n";

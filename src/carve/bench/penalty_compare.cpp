@@ -1,4 +1,4 @@
-#include "carve/penalty/compare.h"
+#include "carve/bench/penalty_compare.h"
 
 #include <fmt/format.h>
 

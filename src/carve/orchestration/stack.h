@@ -16,12 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "carve/config/stack.h"
 #include "carve/train/trainer.h"
 
 namespace carve {
 
-// Each layer's overrides (key=value); empty when the file has no stack.
-std::vector<std::vector<std::string>> load_stack(const std::string& file);
 // The validated spec of each layer: the file with `overrides`, then the layer's own, fine-tuning
 // and analysis off (the stack fine-tunes as a whole). ConfigError names the layer.
 std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std::vector<std::vector<std::string>>& layers,

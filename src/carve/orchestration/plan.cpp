@@ -1,0 +1,330 @@
+#include "carve/orchestration/plan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "carve/config/stack.h"
+#include "carve/config/suite.h"
+#include "carve/data/file_bytes.h"
+#include "carve/error.h"
+#include "carve/orchestration/stack.h"
+#include "carve/orchestration/suite.h"
+#include "carve/orchestration/sweep.h"
+#include "carve/train/run_dir.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+std::string to_string(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::run: return "run";
+    case TaskKind::stack: return "stack";
+    case TaskKind::sweep_table: return "sweep_table";
+    case TaskKind::select: return "select";
+    case TaskKind::copy_winner: return "copy_winner";
+    case TaskKind::suite_table: return "suite_table";
+  }
+  return "?";
+}
+
+namespace {
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A suite row's tasks: its sweep (points, then the choice) and its seeds.
+void plan_suite_run(const Plan& plan, const SuiteRun& run, const std::vector<uint64_t>& seeds,
+                    std::vector<Task>& tasks, std::vector<std::string>& seed_ids) {
+  const auto file = run.file.empty() ? plan.file : run.file;
+  const auto kind = !run.file.empty() && !load_stack(run.file).empty() ? TaskKind::stack : TaskKind::run;
+  const auto base = with(plan.overrides, run.overrides);
+  std::string select_id;
+  if (!run.sweep.empty()) {
+    const auto points = sweep_grid(run.sweep);
+    Task select{run.name + "/select", TaskKind::select, run.name + "/sweep", file, {}, seeds.front(), {}, "", ""};
+    for (size_t p = 0; p < points.size(); ++p) {
+      const auto name = sweep_point_name(points[p]);
+      Task t{run.name + "/sweep/" + name, kind, run.name + "/sweep/" + name, file,
+             with(with(base, {fmt::format("seed={}", seeds.front())}), points[p]), seeds.front(), {}, "",
+             fmt::format("suite run {}, sweep point {}/{}: {} (seed {})", run.name, p + 1, points.size(), name,
+                         seeds.front())};
+      t.point = points[p];
+      select.depends_on.push_back(t.id);
+      tasks.push_back(t);
+    }
+    select_id = select.id;
+    tasks.push_back(select);
+  }
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    Task t{fmt::format("{}/seed-{}", run.name, seeds[k]), kind, fmt::format("{}/seed-{}", run.name, seeds[k]), file,
+           with(base, {fmt::format("seed={}", seeds[k])}), seeds[k], {}, select_id,
+           fmt::format("suite run {}, seed {}", run.name, seeds[k])};
+    if (!select_id.empty()) {
+      t.depends_on.push_back(select_id);
+      // The winning point ran with the first seed already: the same configuration, copied.
+      if (k == 0) t.kind = TaskKind::copy_winner, t.label.clear();
+    }
+    seed_ids.push_back(t.id);
+    tasks.push_back(t);
+  }
+}
+
+}  // namespace
+
+Plan make_plan(const std::string& file, const std::vector<std::string>& overrides, const std::string& out) {
+  const auto spec = load_experiment(file, overrides);
+  const auto suite = load_suite(file);
+  const auto stack = load_stack(file);
+  if (static_cast<int>(!suite.runs.empty()) + static_cast<int>(!spec.sweep.empty()) + static_cast<int>(!stack.empty()) >
+      1) {
+    throw ConfigError(fmt::format("{}: a file holds one of a suite, a sweep or a stack", file));
+  }
+  Plan plan{file, overrides, out.empty() ? default_run_directory(spec) : out, spec.name, {}};
+  if (!suite.runs.empty()) {
+    plan_suite(file, suite, overrides);  // every run x seed and sweep point validated before any trains
+    const auto seeds = suite.seeds.empty() ? std::vector<uint64_t>{spec.seed} : suite.seeds;
+    Task table{"table", TaskKind::suite_table, "", file, overrides, spec.seed, {}, "", ""};
+    for (const auto& run : suite.runs) plan_suite_run(plan, run, seeds, plan.tasks, table.depends_on);
+    plan.tasks.push_back(table);
+  } else if (!stack.empty()) {
+    stack_layer_specs(file, stack, overrides);
+    plan.tasks.push_back({"stack", TaskKind::stack, "", file, overrides, spec.seed, {}, "", ""});
+  } else if (!spec.sweep.empty()) {
+    Task table{"sweep", TaskKind::sweep_table, "", file, overrides, spec.seed, {}, "", ""};
+    const auto points = sweep_points(spec);
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto name = sweep_point_name(points[i]);
+      auto all = with(overrides, points[i]);
+      Task t{"point/" + name, TaskKind::run, name, file, all, load_experiment(file, all).seed, {}, "",
+             fmt::format("sweep point {}/{}: {}", i + 1, points.size(), name)};
+      t.point = points[i];
+      table.depends_on.push_back(t.id);
+      plan.tasks.push_back(t);
+    }
+    plan.tasks.push_back(table);
+  } else {
+    plan.tasks.push_back({"run", TaskKind::run, "", file, overrides, spec.seed, {}, "", ""});
+  }
+  return plan;
+}
+
+const Task& Plan::task(const std::string& id) const {
+  for (const auto& t : tasks)
+    if (t.id == id) return t;
+  TORCH_CHECK(false, "no task '", id, "' in the plan of ", file);
+}
+
+nlohmann::json Plan::to_json() const {
+  nlohmann::json j{{"file", file}, {"overrides", overrides}, {"directory", directory}, {"name", name},
+                   {"tasks", nlohmann::json::array()}};
+  for (const auto& t : tasks) {
+    nlohmann::json task{{"id", t.id},
+                        {"kind", to_string(t.kind)},
+                        {"directory", t.directory},
+                        {"file", t.file},
+                        {"overrides", t.overrides},
+                        {"seed", t.seed},
+                        {"depends_on", t.depends_on}};
+    if (!t.chosen_from.empty()) task["chosen_from"] = t.chosen_from;
+    if (!t.point.empty()) task["point"] = t.point;
+    j["tasks"].push_back(task);
+  }
+  return j;
+}
+
+std::string Plan::to_table() const {
+  std::string out = fmt::format("# plan of {} ({} task{}) into {}\n\n", file, tasks.size(), tasks.size() == 1 ? "" : "s",
+                                directory);
+  out += "| # | id | kind | directory | seed | depends on | overrides |\n|---:|---|---|---|---:|---|---|\n";
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto& t = tasks[i];
+    std::vector<std::string> own(t.overrides.begin() + static_cast<std::ptrdiff_t>(std::min(overrides.size(), t.overrides.size())),
+                                 t.overrides.end());
+    if (!t.chosen_from.empty()) own.push_back("+ the winner of " + t.chosen_from);
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", i + 1, t.id, to_string(t.kind),
+                       t.directory.empty() ? "." : t.directory, t.seed,
+                       t.depends_on.empty() ? "–" : (t.depends_on.size() > 3 ? fmt::format("{} tasks", t.depends_on.size())
+                                                                                 : fmt::format("{}", fmt::join(t.depends_on, ", "))),
+                       own.empty() ? "–" : fmt::format("{}", fmt::join(own, ", ")));
+  }
+  return out;
+}
+
+namespace {
+
+// The same tasks: ids, kinds, directories and dependencies (not values that may grow on resume).
+nlohmann::json shape(const nlohmann::json& plan) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : plan["tasks"]) out.push_back({t["id"], t["kind"], t["directory"], t["depends_on"]});
+  return out;
+}
+
+void freeze_plan(const Plan& plan, const fs::path& dir) {
+  const auto path = dir / "plan.json";
+  const auto now = plan.to_json();
+  if (fs::exists(path)) {
+    nlohmann::json was;
+    try {
+      was = nlohmann::json::parse(data::read_text_file(path.string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError(fmt::format("{}: not a plan carve wrote ({}); use --force", path.string(), e.what()));
+    }
+    if (shape(was) != shape(now)) {
+      throw UsageError(fmt::format("{}: the file now expands into other tasks than the run's plan.json; "
+                                   "resume with the same file and --set values, or --force",
+                                   dir.string()));
+    }
+    return;
+  }
+  data::write_text_file(path.string(), now.dump(2) + "\n");
+}
+
+// The winner that a select task recorded.
+std::vector<std::string> chosen_point(const fs::path& select_dir) {
+  const auto text = data::read_text_file((select_dir / "chosen.json").string());
+  return nlohmann::json::parse(text)["point"].get<std::vector<std::string>>();
+}
+
+nlohmann::json read_summary(const fs::path& dir) {
+  nlohmann::json summary;
+  std::ifstream(dir / "summary.json") >> summary;
+  return summary;
+}
+
+class Executor {
+ public:
+  Executor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options), base_(plan.directory) {}
+
+  RunResult run() {
+    // One task alone (a run or a stack file) owns the run directory's rules itself.
+    if (plan_.tasks.size() == 1) {
+      const auto& t = plan_.tasks.front();
+      RunOptions o = options_;
+      o.out = base_.string();
+      if (t.kind == TaskKind::stack) return run_stack(t.file, load_stack(t.file), t.overrides, o);
+      return run_one(load_experiment(t.file, t.overrides), o);
+    }
+    prepare_group_directory(load_experiment(plan_.file, plan_.overrides), with_out(options_));
+    freeze_plan(plan_, base_);
+    nlohmann::json last;
+    for (const auto& t : plan_.tasks) {
+      if (!t.label.empty()) {
+        std::printf("%s\n", t.label.c_str());
+        std::fflush(stdout);
+      }
+      last = execute(t);
+      if (last.is_null()) return {base_.string(), {}};  // interrupted (tests)
+      results_[t.id] = last;
+    }
+    return {base_.string(), last};
+  }
+
+ private:
+  RunOptions with_out(RunOptions o) const {
+    o.out = base_.string();
+    return o;
+  }
+
+  std::vector<std::string> overrides_of(const Task& t) const {
+    if (t.chosen_from.empty()) return t.overrides;
+    return with(t.overrides, chosen_point(base_ / plan_.task(t.chosen_from).directory));
+  }
+
+  nlohmann::json execute(const Task& t) {
+    const fs::path dir = base_ / t.directory;
+    switch (t.kind) {
+      case TaskKind::run: {
+        auto spec = load_experiment(t.file, overrides_of(t));
+        spec.sweep.clear();  // a point's configuration is the file at that point
+        return run_point(spec, options_, dir.string());
+      }
+      case TaskKind::stack: return run_stack_task(t, dir);
+      case TaskKind::copy_winner: return copy_winner(t, dir);
+      case TaskKind::select: {
+        auto done = points_of(t);
+        rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
+                                     t.id.substr(0, t.id.rfind('/'))),
+                   dir.string());
+        data::write_text_file((dir / "chosen.json").string(),
+                              nlohmann::json{{"point", done.front().point}}.dump(2) + "\n");
+        return {{"chosen", done.front().point}};
+      }
+      case TaskKind::sweep_table: {
+        auto done = points_of(t);
+        return {{"sweep", rank_sweep(done, "Sweep " + plan_.name, dir.string())}};
+      }
+      case TaskKind::suite_table: return suite_table_task(t);
+    }
+    return {};
+  }
+
+  std::vector<SweepResult> points_of(const Task& t) const {
+    std::vector<SweepResult> done;
+    for (const auto& id : t.depends_on) done.push_back({plan_.task(id).point, results_.at(id)});
+    return done;
+  }
+
+  nlohmann::json run_stack_task(const Task& t, const fs::path& dir) {
+    const auto all = overrides_of(t);
+    const auto layers = load_stack(t.file);
+    if (options_.resume && fs::exists(dir / "summary.json")) {
+      check_finished_stack(dir.string(), load_experiment(t.file, all), stack_layer_specs(t.file, layers, all));
+      return read_summary(dir);
+    }
+    RunOptions o = options_;
+    o.out = dir.string();
+    o.force = false;
+    o.resume = options_.resume && fs::exists(dir / "layer-1");
+    return run_stack(t.file, layers, all, o).summary;
+  }
+
+  nlohmann::json copy_winner(const Task& t, const fs::path& dir) {
+    const auto winner = base_ / plan_.task(t.chosen_from).directory / sweep_point_name(chosen_point(
+                                                                          base_ / plan_.task(t.chosen_from).directory));
+    if (!fs::exists(dir / "summary.json")) {
+      const fs::path partial = dir.string() + ".partial";
+      fs::remove_all(partial);
+      fs::remove_all(dir);
+      fs::copy(winner, partial, fs::copy_options::recursive);
+      fs::rename(partial, dir);
+    }
+    return read_summary(dir);
+  }
+
+  nlohmann::json suite_table_task(const Task& t) {
+    const auto suite = load_suite(plan_.file);
+    std::vector<SuiteRow> rows;
+    for (const auto& run : suite.runs) {
+      SuiteRow row{&run, {}, {}};
+      for (const auto& id : t.depends_on) {
+        if (id.rfind(run.name + "/seed-", 0) == 0) row.summaries.push_back(results_.at(id));
+      }
+      for (const auto& task : plan_.tasks) {
+        if (task.kind == TaskKind::select && task.id == run.name + "/select") row.chosen = chosen_point(base_ / task.directory);
+      }
+      rows.push_back(row);
+    }
+    std::vector<uint64_t> seeds;
+    for (const auto& task : plan_.tasks)
+      if (task.id.rfind(suite.runs.front().name + "/seed-", 0) == 0) seeds.push_back(task.seed);
+    return {{"table", write_suite_table(base_.string(), plan_.name, seeds, rows)}};
+  }
+
+  const Plan& plan_;
+  RunOptions options_;
+  fs::path base_;
+  std::map<std::string, nlohmann::json> results_;
+};
+
+}  // namespace
+
+RunResult execute_plan(const Plan& plan, const RunOptions& options) { return Executor(plan, options).run(); }
+
+}  // namespace carve

@@ -1,0 +1,153 @@
+#include "carve/orchestration/suite.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <fmt/ranges.h>
+
+#include <set>
+
+#include "carve/config/yaml_reader.h"
+#include "carve/data/file_bytes.h"
+#include "carve/orchestration/stack.h"
+#include "carve/orchestration/sweep.h"
+#include "carve/error.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Stat {
+  double mean = std::nan(""), sd = std::nan("");
+  int count = 0;
+};
+
+Stat stat(const std::vector<double>& v) {
+  Stat s;
+  std::vector<double> x;
+  for (double d : v) if (std::isfinite(d)) x.push_back(d);
+  s.count = static_cast<int>(x.size());
+  if (x.empty()) return s;
+  double sum = 0;
+  for (double d : x) sum += d;
+  s.mean = sum / x.size();
+  if (x.size() > 1) {
+    double ss = 0;
+    for (double d : x) ss += (d - s.mean) * (d - s.mean);
+    s.sd = std::sqrt(ss / (x.size() - 1));
+  }
+  return s;
+}
+
+std::string show(const Stat& s, double scale, int digits) {
+  if (s.count == 0) return "–";
+  if (!std::isfinite(s.sd)) return fmt::format("{:.{}f}", s.mean * scale, digits);
+  return fmt::format("{:.{}f} ± {:.{}f}", s.mean * scale, digits, s.sd * scale, digits);
+}
+
+double get(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+}
+
+}  // namespace
+
+std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const SuiteSpec& suite,
+                                                const std::vector<std::string>& overrides) {
+  const auto seeds = suite.seeds.empty() ? std::vector<uint64_t>{load_experiment(file, overrides).seed} : suite.seeds;
+  std::vector<std::vector<SuitePoint>> plan;
+  for (const auto& run : suite.runs) {
+    plan.emplace_back();
+    const auto load = [&](const std::vector<std::string>& all) {
+      return run.file.empty() ? load_experiment(file, all) : validate_file(run.file, all);
+    };
+    for (auto seed : seeds) {
+      auto all = overrides;
+      all.insert(all.end(), run.overrides.begin(), run.overrides.end());
+      all.push_back(fmt::format("seed={}", seed));
+      try {
+        plan.back().push_back({load(all), all});
+        // Any sweep point may win, and then runs with every seed.
+        for (const auto& point : sweep_grid(run.sweep)) {
+          if (point.empty()) break;
+          auto with_point = all;
+          with_point.insert(with_point.end(), point.begin(), point.end());
+          try {
+            load(with_point);
+          } catch (const ConfigError& e) {
+            throw ConfigError(fmt::format("{} (sweep point {})", e.what(), fmt::join(point, ", ")));
+          }
+        }
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
+      }
+    }
+  }
+  return plan;
+}
+
+nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
+                                 const std::vector<SuiteRow>& suite_rows) {
+  const fs::path base(dir);
+  struct Row {
+    const SuiteRun* run;
+    Stat test, valid, jac, sat, ll;
+    std::string chosen;
+  };
+  std::vector<Row> rows;
+  bool swept = false;
+  for (const auto& r : suite_rows) {
+    std::vector<double> test, valid, jac, sat, ll;
+    for (const auto& summary : r.summaries) {
+      test.push_back(get(summary, "test_error"));
+      valid.push_back(get(summary, "valid_error"));
+      jac.push_back(get(summary, "jacobian_fro_mean"));
+      sat.push_back(get(summary, "saturation"));
+      ll.push_back(get(summary, "log_likelihood"));
+    }
+    swept = swept || !r.run->sweep.empty();
+    rows.push_back({r.run, stat(test), stat(valid), stat(jac), stat(sat), stat(ll), fmt::format("{}", fmt::join(r.chosen, ", "))});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    const double x = std::isfinite(a.test.mean) ? a.test.mean : 1e300, y = std::isfinite(b.test.mean) ? b.test.mean : 1e300;
+    return x < y;
+  });
+  std::string md = fmt::format(
+      "# {}\n\n{} seed{} per run ({}); mean ± standard deviation over seeds. Errors in %, at the "
+      "fine-tuning epoch of lowest validation error; ‖J‖_F and SAT of the pretrained encoder on the test split.\n\n"
+      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT | paper test error |{}\n"
+      "|---:|---|---:|---:|---:|---:|---:|{}\n",
+      name, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "),
+      swept ? " chosen on valid |" : "", swept ? "---|" : "");
+  std::string csv = "rank,model,test_error_mean,test_error_sd,valid_error_mean,valid_error_sd,jacobian_fro_mean,"
+                    "jacobian_fro_sd,saturation_mean,saturation_sd,log_likelihood_mean,paper_test_error,seeds,chosen\n";
+  nlohmann::json table = nlohmann::json::array();
+  const auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const double paper = row.run->paper_test_error;
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |{}\n", r + 1, row.run->name, show(row.test, 100, 2),
+                      show(row.valid, 100, 2), show(row.jac, 1, 2), show(row.sat, 100, 1),
+                      paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–",
+                      swept ? fmt::format(" {} |", row.chosen.empty() ? "–" : row.chosen) : "");
+    std::string quoted;  // one CSV field: commas kept inside quotes, quotes doubled
+    for (char c : row.chosen) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n", r + 1, row.run->name, num(row.test.mean),
+                       num(row.test.sd), num(row.valid.mean), num(row.valid.sd), num(row.jac.mean), num(row.jac.sd),
+                       num(row.sat.mean), num(row.sat.sd), num(row.ll.mean), paper >= 0 ? num(paper) : "", seeds.size(),
+                       quoted);
+    table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
+                     {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen}});
+  }
+  data::write_text_file((base / "table.md").string(), md);
+  data::write_text_file((base / "table.csv").string(), csv);
+  std::printf("\n%s", md.c_str());
+  return table;
+}
+
+}  // namespace carve
