@@ -1,8 +1,8 @@
 // Golden values: the numbers every experiments/ file produces, recorded once and compared on
 // every run of the suite, so that a refactoring that means to change nothing provably changes
 // nothing. Each case runs the `carve` command (not the library, whose API refactorings move)
-// on one experiment file, shortened with --set to a few hundred examples and one epoch, with one
-// thread, then collects from the whole run tree:
+// on one experiment file, shortened with --set to a few hundred examples and one epoch, on the
+// CPU with one thread, then collects from the whole run tree:
 //
 //   - every numeric cell of every CSV (metrics.csv, finetune.csv, sweep.csv, table.csv, ...),
 //     keyed by file, row and column name;
@@ -188,7 +188,9 @@ TEST_P(Golden, FreshRunMatchesRecordedNumbers) {
   testing::TempDir tmp;
   const auto out = tmp.path() / "run";
   const auto file = fs::path(CARVE_TEST_SOURCE_DIR) / c.file;
-  const auto r = testing::run_carve("--threads 1 run '" + file.string() + "' --out '" + out.string() + "' " + c.args);
+  // On the CPU whatever the machine has: `device: auto` would pick a GPU where there is one.
+  const auto r = testing::run_carve("--threads 1 run '" + file.string() + "' --out '" + out.string() +
+                                    "' --device cpu " + c.args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto fresh = collect(out);
   ASSERT_FALSE(fresh.empty());

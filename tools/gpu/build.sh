@@ -3,6 +3,13 @@
 # that tools/gpu/fetch-deps.sh unpacked into DEPS, into BUILD.
 #
 #   tools/gpu/build.sh .gpu/deps build-cuda
+#
+# Two things differ from a Debian build (seen with torch 2.11.0+cu130):
+# - the wheel ships fmt headers of its own (v12), found before Debian's: fmt is used header-only
+#   (FMT_HEADER_ONLY) so that headers and code are one version;
+# - the wheel's libtorch.so exports std::filesystem symbols of its own, and an executable that
+#   lists libtorch before libstdc++ calls them: std::filesystem::remove_all jumped to address 0.
+#   Run the programs with LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6) (check.sh does).
 set -euo pipefail
 deps=$(cd "${1:?usage: tools/gpu/build.sh DEPS BUILD}" && pwd)
 build=${2:?usage: tools/gpu/build.sh DEPS BUILD}
@@ -17,7 +24,7 @@ fi
 lib=$deps/usr/lib/x86_64-linux-gnu
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr;$lib/cmake;$deps/usr/share/cmake" \
-  -DCMAKE_CXX_FLAGS="-isystem $deps/usr/include" \
+  -DCMAKE_CXX_FLAGS="-isystem $deps/usr/include -DFMT_HEADER_ONLY=1" \
   -DCMAKE_EXE_LINKER_FLAGS="-L$lib -Wl,-rpath,$lib" \
   -DZLIB_INCLUDE_DIR="$deps/usr/include" -DZLIB_LIBRARY="$lib/libz.a" \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0

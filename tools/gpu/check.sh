@@ -12,6 +12,8 @@ table_seconds=${2:-180}
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The wheel's libtorch.so exports std::filesystem symbols that shadow libstdc++'s (build.sh).
+export LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6)
 cd "$root"
 step() { echo "== $* ($(date +%T))"; }
 {
