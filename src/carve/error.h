@@ -30,4 +30,11 @@ class DataError : public UsageError {
   using UsageError::UsageError;
 };
 
+// A write that failed (a full disk, a missing permission, a directory removed underneath): the
+// message names the file and the cause. Exit code 1; the previous version of the file is intact.
+class WriteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace carve

@@ -34,7 +34,6 @@ class Analysis : public ::testing::Test {
         "toy.yaml");
     RunOptions o;
     o.out = dir.file(name);
-    o.progress = false;
     return run_experiment(spec, o).directory;
   }
   testing::TempDir dir;

@@ -14,6 +14,7 @@
 #include "carve/export/torchscript.h"
 #include "carve/train/run_dir.h"
 #include "carve/orchestration/suite.h"
+#include "carve/train/checkpoint.h"
 #include "carve/orchestration/sweep.h"
 #include "carve/train/trainer.h"
 #include "support/run_command.h"
@@ -43,7 +44,6 @@ class Runner : public ::testing::Test {
   RunOptions options(const std::string& name) const {
     RunOptions o;
     o.out = dir.file(name);
-    o.progress = false;
     return o;
   }
   static std::string text(const fs::path& p) { return testing::slurp(p.string()); }
@@ -87,8 +87,8 @@ TEST_F(Runner, ResumeIsBitIdenticalToAnUninterruptedRun) {
   run_experiment(s, resume);
 
   torch::serialize::InputArchive a, b, ma, mb;
-  a.load_from(dir.file("straight/checkpoint.pt"));
-  b.load_from(dir.file("resumed/checkpoint.pt"));
+  load_checkpoint_archive(dir.file("straight/checkpoint.pt"), a);
+  load_checkpoint_archive(dir.file("resumed/checkpoint.pt"), b);
   a.read("model", ma);
   b.read("model", mb);
   for (const char* name : {"weight", "bias", "visible_bias"}) {
@@ -136,10 +136,10 @@ TEST_F(Runner, NanStopsWithEpochAndStepAndKeepsTheLastCheckpoint) {
     EXPECT_NE(msg.find("checkpoint"), std::string::npos) << msg;
   }
   torch::serialize::InputArchive in;
-  in.load_from(dir.file("nan/checkpoint.pt"));
-  torch::Tensor scalars;
-  in.read("scalars", scalars);
-  EXPECT_EQ(scalars[0].item<int64_t>(), 1);  // the last good epoch
+  load_checkpoint_archive(dir.file("nan/checkpoint.pt"), in);
+  torch::Tensor position;
+  in.read("position", position);
+  EXPECT_EQ(position[0].item<int64_t>(), 1);  // the last good epoch
   EXPECT_FALSE(fs::exists(dir.path() / "nan" / "summary.json"));
 }
 
@@ -152,7 +152,7 @@ TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
   EXPECT_EQ(m.attr("model_type").toStringRef(), "autoencoder");
   // carve's own encoder from the checkpoint's best weights.
   torch::serialize::InputArchive archive;
-  archive.load_from(r.directory + "/checkpoint.pt");
+  load_checkpoint_archive(r.directory + "/checkpoint.pt", archive);
   AutoEncoder ae(AutoEncoderOptions(36, 12).activation(Activation::softplus));
   auto params = ae->parameters();
   {
@@ -226,7 +226,6 @@ TEST(Experiments, EveryFileRuns) {
   for (const auto& f : files) {
     RunOptions o;
     o.out = out.file(fs::relative(f, dir).string());
-    o.progress = false;
     try {
       const auto r = run_file(f.string(), {"data.train=200", "data.valid=50", "data.test=50", "model.hidden=16",
                                            "training.epochs=1", "training.patience=0", "finetune.epochs=1",
@@ -291,8 +290,8 @@ TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
   resume.resume = true;
   run_experiment(s, resume);
   torch::serialize::InputArchive a, b, ma, mb;
-  a.load_from(dir.file("rbm/checkpoint.pt"));
-  b.load_from(dir.file("rbm-resumed/checkpoint.pt"));
+  load_checkpoint_archive(dir.file("rbm/checkpoint.pt"), a);
+  load_checkpoint_archive(dir.file("rbm-resumed/checkpoint.pt"), b);
   a.read("model", ma);
   b.read("model", mb);
   torch::Tensor wa, wb;
@@ -342,7 +341,6 @@ class Finetune : public ::testing::Test {
   RunOptions options_into(const std::string& out) const {
     RunOptions o;
     o.out = dir.file(out);
-    o.progress = false;
     return o;
   }
   testing::TempDir dir;
@@ -352,7 +350,6 @@ TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
   for (const std::string mode : {"mlp", "linear_probe"}) {
     RunOptions o;
     o.out = dir.file(mode);
-    o.progress = false;
     const auto r = run_experiment(spec(mode), o);
     for (const char* k : {"test_error", "valid_error", "jacobian_fro_mean", "saturation", "reconstruction_error"}) {
       EXPECT_TRUE(r.summary[k].is_number()) << mode << " " << k;
@@ -487,7 +484,6 @@ TEST_F(Finetune, StackTrainsLayerByLayerOnCodesAndFineTunesTheChain) {
   dir.write("stack.yaml", yaml);
   RunOptions o;
   o.out = dir.file("stack-run");
-  o.progress = false;
   const auto r = run_file(dir.file("stack.yaml"), {}, o);
   ASSERT_EQ(r.summary["layers"].size(), 3u);
   EXPECT_EQ(r.summary["layers"][1]["type"], "rbm");

@@ -16,6 +16,7 @@
 #include "carve/runtime.h"
 #include "carve/version.h"
 #include "commands.h"
+#include "console.h"
 
 int main(int argc, char** argv) {
   carve::tune_allocator();
@@ -71,12 +72,15 @@ int main(int argc, char** argv) {
   try {
     return action();
   } catch (const carve::UsageError& e) {
+    carve::cli::end_progress_line();
     std::fprintf(stderr, "carve: %s\n", e.what());
     return 2;
   } catch (const c10::Error& e) {
+    carve::cli::end_progress_line();
     std::fprintf(stderr, "carve: %s\n", e.what_without_backtrace());
     return 1;
   } catch (const std::exception& e) {
+    carve::cli::end_progress_line();
     std::fprintf(stderr, "carve: %s\n", e.what());
     return 1;
   }

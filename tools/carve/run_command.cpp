@@ -18,6 +18,7 @@
 #include "carve/orchestration/suite.h"
 #include "carve/orchestration/sweep.h"
 #include "commands.h"
+#include "console.h"
 #include "models/autoencoder.h"
 
 namespace carve::cli {
@@ -57,6 +58,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
       o.resume = a->resume;
       o.force = a->force;
       o.command_line = command_line;
+      o.observers.push_back(std::make_shared<ConsoleObserver>());
       const auto r = run_file(a->file, a->set, o);
       std::cout << "run directory: " << r.directory << "\n";
       return 0;

@@ -27,7 +27,7 @@ def blocks(text):
     i = 0
     while i < len(lines):
         m = HEAD.match(lines[i])
-        if not m:
+        if not m or i + 2 >= len(lines) or not lines[i + 2].startswith("| key |"):
             i += 1
             continue
         j = i + 2

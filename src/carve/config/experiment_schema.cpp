@@ -316,7 +316,7 @@ TablePtr<AnalysisSpec> analysis_table() {
       [](const AnalysisSpec&, const AnalysisSpec&, const std::string&, std::vector<KeyDifference>&) {});
   t->key("seed", &AnalysisSpec::seed, uint64_t{0}, any<uint64_t>("≥ 0"), "seed of the random directions",
          Resume::free);
-  t->written_if([](const AnalysisSpec& a) { return a.enabled; });
+  t->written_if([](const AnalysisSpec& a) { return a.enabled; }, Resume::free);
   return t;
 }
 

@@ -280,9 +280,11 @@ class Table {
     entries_.back().applies = std::move(when);
     return *this;
   }
-  /// The whole mapping is written only when `when` holds (optional blocks such as finetune).
-  Table& written_if(std::function<bool(const S&)> when) {
+  /// The whole mapping is written only when `when` holds (optional blocks such as finetune);
+  /// `presence` is the resume rule of adding or removing the block.
+  Table& written_if(std::function<bool(const S&)> when, Resume presence = Resume::must_match) {
     written_ = std::move(when);
+    presence_ = presence;
     return *this;
   }
   /// A rule across keys, checked after all of them are read: throw through `r.fail(key, ...)`.
@@ -311,8 +313,10 @@ class Table {
   void diff(const S& was, const S& now, const std::string& prefix, std::vector<KeyDifference>& out) const {
     const bool a = written(was), b = written(now);
     if (a != b) {
-      out.push_back({prefix.substr(0, prefix.size() - 1), a ? "present" : "absent", b ? "present" : "absent",
-                     Resume::must_match});
+      if (presence_ != Resume::free) {
+        out.push_back({prefix.substr(0, prefix.size() - 1), a ? "present" : "absent", b ? "present" : "absent",
+                       Resume::must_match});
+      }
       return;
     }
     if (!a) return;
@@ -360,6 +364,7 @@ class Table {
   std::vector<Entry> entries_;
   std::vector<std::function<void(MapReader&, const S&)>> rules_;
   std::function<bool(const S&)> written_;
+  Resume presence_ = Resume::must_match;
 };
 
 /// Markdown key tables, one per mapping: a line "Keys of `path`: doc", a blank line and the

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "carve/atomic_file.h"
 #include "carve/error.h"
 
 namespace carve::data {
@@ -77,10 +78,8 @@ void write_file_bytes(const std::string& path, const uint8_t* data, size_t size,
     }
     if (gzclose(gz) != Z_OK) throw DataError(fmt::format("{}: write failed", tmp));
   } else {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-    out.close();
-    if (!out) throw DataError(fmt::format("{}: write failed", tmp));
+    write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(data), size));
+    return;
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);

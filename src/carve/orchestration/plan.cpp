@@ -215,10 +215,7 @@ class Executor {
     freeze_plan(plan_, base_);
     nlohmann::json last;
     for (const auto& t : plan_.tasks) {
-      if (!t.label.empty()) {
-        std::printf("%s\n", t.label.c_str());
-        std::fflush(stdout);
-      }
+      if (!t.label.empty()) notify(options_.observers, t.label);
       last = execute(t);
       if (last.is_null()) return {base_.string(), {}};  // interrupted (tests)
       results_[t.id] = last;
@@ -251,14 +248,14 @@ class Executor {
         auto done = points_of(t);
         rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
                                      t.id.substr(0, t.id.rfind('/'))),
-                   dir.string());
+                   dir.string(), options_.observers);
         data::write_text_file((dir / "chosen.json").string(),
                               nlohmann::json{{"point", done.front().point}}.dump(2) + "\n");
         return {{"chosen", done.front().point}};
       }
       case TaskKind::sweep_table: {
         auto done = points_of(t);
-        return {{"sweep", rank_sweep(done, "Sweep " + plan_.name, dir.string())}};
+        return {{"sweep", rank_sweep(done, "Sweep " + plan_.name, dir.string(), options_.observers)}};
       }
       case TaskKind::suite_table: return suite_table_task(t);
     }
@@ -314,7 +311,7 @@ class Executor {
     std::vector<uint64_t> seeds;
     for (const auto& task : plan_.tasks)
       if (task.id.rfind(suite.runs.front().name + "/seed-", 0) == 0) seeds.push_back(task.seed);
-    return {{"table", write_suite_table(base_.string(), plan_.name, seeds, rows)}};
+    return {{"table", write_suite_table(base_.string(), plan_.name, seeds, rows, options_.observers)}};
   }
 
   const Plan& plan_;

@@ -76,9 +76,8 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   nlohmann::json layer_info = nlohmann::json::array();
   for (size_t k = 0; k < specs.size(); ++k) {
     const auto layer_dir = (dir / fmt::format("layer-{}", k + 1)).string();
-    std::printf("stack layer %zu/%zu: %s, %lld inputs\n", k + 1, specs.size(), to_string(specs[k].model.type).c_str(),
-                static_cast<long long>(current.train.flat().size(1)));
-    std::fflush(stdout);
+    notify(options.observers, fmt::format("stack layer {}/{}: {}, {} inputs", k + 1, specs.size(),
+                                          to_string(specs[k].model.type), current.train.flat().size(1)));
     RunOptions o = options;
     o.force = false;
     o.out = layer_dir;
@@ -111,7 +110,8 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
                    {"saturation", std::isfinite(sat) ? nlohmann::json(sat) : nlohmann::json()},
                    {"metrics_split", raw.test.size() > 0 ? "test" : raw.valid.size() > 0 ? "valid" : "train"}};
   if (base.finetune.enabled) {
-    const auto f = finetune(stack, raw, base.finetune, base.seed, device, (dir / "finetune.csv").string());
+    const auto f = finetune(stack, raw, base.finetune, base.seed, device, (dir / "finetune.csv").string(),
+                            options.observers);
     s["test_error"] = f.test_error;
     s["valid_error"] = f.valid_error;
     s["finetune"] = {{"mode", to_string(base.finetune.mode)}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},

@@ -92,7 +92,7 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
 }
 
 nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
-                                 const std::vector<SuiteRow>& suite_rows) {
+                                 const std::vector<SuiteRow>& suite_rows, const Observers& observers) {
   const fs::path base(dir);
   struct Row {
     const SuiteRun* run;
@@ -146,7 +146,7 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
   }
   data::write_text_file((base / "table.md").string(), md);
   data::write_text_file((base / "table.csv").string(), csv);
-  std::printf("\n%s", md.c_str());
+  notify(observers, "\n" + md);
   return table;
 }
 

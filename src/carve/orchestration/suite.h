@@ -51,8 +51,8 @@ struct SuiteRow {
   std::vector<std::string> chosen;
 };
 // Writes dir/table.md and dir/table.csv, the rows sorted by mean test error, prints the
-// Markdown and returns the table.
+// Markdown to `observers` and returns the table.
 nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
-                                 const std::vector<SuiteRow>& rows);
+                                 const std::vector<SuiteRow>& rows, const Observers& observers = {});
 
 }  // namespace carve

@@ -12,6 +12,7 @@
 #include "carve/error.h"
 #include "carve/report/analysis.h"
 #include "carve/train/run_dir.h"
+#include "carve/train/run_directory.h"
 #include "carve/orchestration/plan.h"
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/suite.h"
@@ -44,19 +45,14 @@ RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
     a.radii = spec.analysis.radii;
     a.seed = spec.analysis.seed;
     analyze_run(result.directory, a);
-    std::printf("analysis: %s/report.md\n", result.directory.c_str());
+    notify(options.observers, fmt::format("analysis: {}/report.md", result.directory));
   }
   return result;
 }
 
 std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options) {
-  const fs::path base = options.out.empty() ? default_run_directory(spec) : options.out;
-  if (fs::exists(base) && !options.resume && !options.force) {
-    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", base.string()));
-  }
-  if (fs::exists(base) && options.force) fs::remove_all(base);
-  fs::create_directories(base);
-  return base.string();
+  const auto base = options.out.empty() ? default_run_directory(spec) : options.out;
+  return RunDirectory::open_group(base, RunDirectory::mode(options.resume, options.force)).path().string();
 }
 
 void check_finished_run(const std::string& dir, const ExperimentSpec& spec) {
@@ -118,7 +114,8 @@ double sweep_score(const nlohmann::json& s) {
   return std::numeric_limits<double>::infinity();
 }
 
-nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& title, const std::string& dir) {
+nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& title, const std::string& dir,
+                          const Observers& observers) {
   std::stable_sort(done.begin(), done.end(),
                    [](const SweepResult& a, const SweepResult& b) { return sweep_score(a.summary) < sweep_score(b.summary); });
   const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
@@ -146,7 +143,7 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
   }
   data::write_text_file((fs::path(dir) / "sweep.csv").string(), csv);
   data::write_text_file((fs::path(dir) / "sweep.md").string(), md);
-  std::printf("\n%s", md.c_str());
+  notify(observers, "\n" + md);
   return table;
 }
 

@@ -49,8 +49,9 @@ struct SweepResult {
 double sweep_score(const nlohmann::json& summary);
 
 // Sorts `results` by sweep_score (ties keep their order), writes dir/sweep.csv and dir/sweep.md
-// under the heading `title`, prints the Markdown and returns the ranked table.
-nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& title, const std::string& dir);
+// under the heading `title`, tells `observers` the Markdown and returns the ranked table.
+nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& title, const std::string& dir,
+                          const Observers& observers = {});
 
 // Refuses (UsageError) a finished run directory whose config.yaml is not `spec` resolved: reading
 // it back on --resume would report a run that the file no longer describes.

@@ -1,5 +1,7 @@
 #include "carve/train/finetune.h"
 
+#include "carve/train/optimizer.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -47,7 +49,7 @@ double error_rate(const Mlp& mlp, const torch::Tensor& x, const torch::Tensor& y
 }  // namespace
 
 FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
-                        const torch::Device& device, const std::string& csv_path) {
+                        const torch::Device& device, const std::string& csv_path, const Observers& observers) {
   const auto layers = pretrained.affine_layers();
   if (layers.empty()) throw UsageError("fine-tuning needs an encoder made of Linear + elementwise layers");
   const auto train_x = splits.train.flat().to(device), valid_x = splits.valid.flat().to(device);
@@ -68,13 +70,7 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
   mlp.out_w = torch::zeros({classes, layers.back().weight.size(0)}, opts).requires_grad_(true);
   mlp.out_b = torch::zeros({classes}, opts).requires_grad_(true);
   const auto params = mlp.parameters(train_hidden);
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  const auto& o = spec.optimizer;
-  if (o.type == OptimizerType::adam) {
-    optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps));
-  } else {
-    optimizer = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov));
-  }
+  const auto optimizer = make_optimizer(spec.optimizer, params);
 
   FinetuneResult r;
   r.classes = classes;
@@ -103,10 +99,8 @@ FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const Finetun
     const double test_error = error_rate(mlp, test_x, test_y);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     csv += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.3f}\n", epoch, loss_sum / n, train_error, valid_error, test_error, seconds);
-    std::printf("finetune epoch %lld/%lld  loss %.4f  train error %.4f  valid error %.4f  %.1fs\n",
-                static_cast<long long>(epoch), static_cast<long long>(spec.epochs), loss_sum / n, train_error,
-                valid_error, seconds);
-    std::fflush(stdout);
+    notify(observers, fmt::format("finetune epoch {}/{}  loss {:.4f}  train error {:.4f}  valid error {:.4f}  {:.1f}s",
+                                  epoch, spec.epochs, loss_sum / n, train_error, valid_error, seconds));
     r.epochs_run = epoch;
     if (valid_error < best_valid) {
       best_valid = valid_error;

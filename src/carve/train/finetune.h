@@ -15,6 +15,7 @@
 #include "carve/config/experiment.h"
 #include "carve/data/splits.h"
 #include "carve/nn/encoder.h"
+#include "carve/train/observer.h"
 
 namespace carve {
 
@@ -24,7 +25,8 @@ struct FinetuneResult {
   int64_t classes = 0;
 };
 
+// Each epoch's line goes to `observers`; finetune.csv is written atomically at the end.
 FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
-                        const torch::Device& device, const std::string& csv_path);
+                        const torch::Device& device, const std::string& csv_path, const Observers& observers = {});
 
 }  // namespace carve

@@ -10,6 +10,7 @@
 #include "carve/data/catalog.h"
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
+#include "carve/train/checkpoint.h"
 
 namespace carve {
 
@@ -22,21 +23,13 @@ LoadedRun load_run(const std::string& directory) {
   }
   const auto config = (dir / "config.yaml").string();
   LoadedRun run{directory, parse_experiment(data::read_text_file(config), config), nullptr};
-  torch::serialize::InputArchive archive, model;
-  archive.load_from((dir / "checkpoint.pt").string());
-  archive.read("model", model);
-  torch::Tensor weight;
-  model.read("weight", weight);
-  run.model = make_pretrainable(run.spec, weight.size(1));
-  run.model->module().load(model);
-  run.model->load_state(archive);
+  const auto checkpoint = (dir / "checkpoint.pt").string();
+  run.model = make_pretrainable(run.spec, checkpoint_inputs(checkpoint));
+  const auto state = load_checkpoint_model(checkpoint, *run.model);
   // The run's result is its best epoch: use the best weights when recorded.
   auto params = run.model->module().parameters();
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor best;
-    if (archive.try_read("best_" + std::to_string(i), best)) params[i].copy_(best);
-  }
+  for (size_t i = 0; i < state.best_params.size() && i < params.size(); ++i) params[i].copy_(state.best_params[i]);
   return run;
 }
 

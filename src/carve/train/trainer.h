@@ -26,6 +26,7 @@
 #include "carve/config/experiment.h"
 #include "carve/data/splits.h"
 #include "carve/penalty/contractive.h"
+#include "carve/train/observer.h"
 #include "models/autoencoder.h"
 
 namespace carve {
@@ -41,9 +42,9 @@ struct RunOptions {
   std::string device;          // "" = the spec's
   bool resume = false;
   bool force = false;
-  bool progress = true;        // progress bar when stderr is a terminal
   std::string command_line;    // recorded in summary.json
   int64_t stop_after_epochs = 0;  // tests: stop as if interrupted after this many epochs
+  Observers observers;            // told of every step, epoch and message (the CLI prints them)
 };
 
 struct RunResult {

@@ -1,0 +1,67 @@
+/// The checkpoint of a run: one versioned format, written and read by this one unit.
+///
+///   carve::Checkpoint ck;            // what the trainer knows besides the model and optimizer
+///   ck.epoch = 3;
+///   carve::save_checkpoint(dir, ck, model, *optimizer);            // RUN_DIR/checkpoint.pt
+///   carve::Checkpoint back = carve::load_checkpoint(dir.file("checkpoint.pt"), model, *optimizer);
+///
+/// Format (version 2): the bytes "CARVECKP", the format version (uint32, little-endian), the
+/// payload's size (uint64) and its FNV-1a 64-bit checksum (uint64), then the payload: a LibTorch
+/// archive holding the model (parameters, buffers and extra state such as PCD chains), the
+/// optimizer, the CPU generator and every CUDA generator (read through
+/// at::globalContext().defaultGenerator, so CPU-only builds need no CUDA headers), the position in
+/// training (completed epochs, and the batch reached in the next epoch with its running sums, so
+/// that a run can stop mid-epoch and resume bit-identically), early-stopping state, the history
+/// of metrics.csv with its column names, the best weights, and the fine-tuning state. The
+/// checksum is verified before anything is loaded. Version 1 files (carve 0.1: a bare archive)
+/// still load; a damaged or newer file is refused with one line naming it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "carve/train/pretrainable.h"
+#include "carve/train/run_directory.h"
+
+namespace carve {
+
+/// Everything a checkpoint carries besides the model and the optimizer.
+struct Checkpoint {
+  static constexpr uint32_t kVersion = 2;
+  uint32_t version = kVersion;  ///< of the file it was read from
+  int64_t epoch = 0;            ///< epochs completed
+  int64_t step = 0;             ///< batches already done in epoch `epoch` (0: at an epoch boundary)
+  torch::Tensor running_sums;   ///< the epoch's loss-term sums over those batches (float64), if step > 0
+  int64_t best_epoch = -1;
+  int64_t bad_epochs = 0;
+  double best_valid = std::numeric_limits<double>::infinity();
+  std::vector<std::string> columns;      ///< of `history`, as metrics.csv names them
+  torch::Tensor history;                 ///< [epochs, columns] float64
+  std::vector<torch::Tensor> best_params;  ///< the parameters at the best epoch (empty: none yet)
+  nlohmann::json finetune = nlohmann::json::object();  ///< fine-tuning state, once it has started
+};
+
+/// Writes RUN_DIR/checkpoint.pt atomically, with the default generators' current states.
+void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
+                     torch::optim::Optimizer& optimizer);
+
+/// Reads `path` into `model` and `optimizer`, restores the generators, and returns the rest.
+/// Throws UsageError (one line naming the file) for a damaged, truncated or newer checkpoint.
+Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::optim::Optimizer& optimizer);
+
+/// The model of a checkpoint alone (for reading a finished run back): loads `path`'s model into
+/// `model` and returns the rest; the generators are left alone.
+Checkpoint load_checkpoint_model(const std::string& path, Pretrainable& model);
+
+/// The checkpoint's LibTorch archive, its checksum verified (for tools and tests that read fields
+/// by name: "model", "optimizer", "position", "history", "best_<i>", ...). Returns the version.
+uint32_t load_checkpoint_archive(const std::string& path, torch::serialize::InputArchive& archive);
+
+/// The input size of the model stored in a checkpoint (columns of its first weight).
+int64_t checkpoint_inputs(const std::string& path);
+
+}  // namespace carve

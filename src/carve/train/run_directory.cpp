@@ -1,0 +1,69 @@
+#include "carve/train/run_directory.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "carve/atomic_file.h"
+#include "carve/error.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void create(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) throw WriteError(fmt::format("{}: cannot create the run directory: {}", path.string(), ec.message()));
+}
+
+void refuse_existing(const fs::path& path, RunDirectory::Mode mode) {
+  if (!fs::exists(path)) return;
+  if (mode == RunDirectory::Mode::force) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) throw WriteError(fmt::format("{}: cannot remove it (--force): {}", path.string(), ec.message()));
+  } else if (mode == RunDirectory::Mode::create) {
+    throw UsageError(fmt::format("{} exists: use --resume to continue it or --force to overwrite it", path.string()));
+  }
+}
+
+}  // namespace
+
+RunDirectory RunDirectory::open_run(const std::string& path, Mode mode, const std::string& resume_file) {
+  const fs::path dir(path);
+  if (mode == Mode::resume) {
+    if (!fs::exists(dir)) throw UsageError(fmt::format("{}: nothing to resume (no such run directory)", path));
+    if (!fs::exists(dir / resume_file)) throw UsageError(fmt::format("{}: no checkpoint to resume from", path));
+  }
+  refuse_existing(dir, mode);
+  create(dir);
+  return RunDirectory(dir);
+}
+
+RunDirectory RunDirectory::open_group(const std::string& path, Mode mode) {
+  refuse_existing(path, mode);
+  create(path);
+  return RunDirectory(path);
+}
+
+void RunDirectory::write(const std::string& name, std::string_view bytes) const {
+  write_file_atomically(file(name), bytes);
+}
+
+void RunDirectory::write_json(const std::string& name, const nlohmann::json& value) const {
+  write(name, value.dump(2) + "\n");
+}
+
+void RunDirectory::append(const std::string& name, const std::string& text) const {
+  std::ofstream out(path_ / name, std::ios::app);
+  out << text;
+  out.flush();
+  if (!out) throw WriteError(fmt::format("{}: write failed: {}", file(name), std::strerror(errno)));
+}
+
+}  // namespace carve

@@ -1,0 +1,49 @@
+/// A run directory: the one owner of the rules for creating, overwriting and resuming it, and of
+/// every file written into it (atomically and durably, carve/atomic_file.h).
+///
+///   auto dir = carve::RunDirectory::open("runs/cae", carve::RunDirectory::mode(resume, force));
+///   dir.write("summary.json", text);        // temporary file, fsync, rename, fsync directory
+///   dir.append("log.txt", "epoch 1/10 ...\n");
+///
+/// Rules: a new run refuses an existing directory unless forced (which removes it first) or
+/// resumed; resuming needs the directory. Refusals are UsageErrors (exit 2) that say what to do.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace carve {
+
+class RunDirectory {
+ public:
+  enum class Mode {
+    create,  ///< refuse an existing directory
+    resume,  ///< continue an existing directory (or create it, for a group being resumed)
+    force,   ///< remove an existing directory first
+  };
+  static Mode mode(bool resume, bool force) { return resume ? Mode::resume : force ? Mode::force : Mode::create; }
+
+  /// A single run's directory: on resume it must exist and hold `resume_file` (its checkpoint).
+  static RunDirectory open_run(const std::string& path, Mode mode, const std::string& resume_file);
+  /// A sweep's, suite's or stack's directory: on resume it is kept (or created when absent).
+  static RunDirectory open_group(const std::string& path, Mode mode);
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  bool has(const std::string& name) const { return std::filesystem::exists(path_ / name); }
+
+  /// Replaces `name` atomically (a reader sees the old bytes or the new ones); WriteError on failure.
+  void write(const std::string& name, std::string_view bytes) const;
+  void write_json(const std::string& name, const nlohmann::json& value) const;
+  /// Appends a line to a log (not atomic: a log is read as lines); WriteError on failure.
+  void append(const std::string& name, const std::string& text) const;
+
+ private:
+  explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
+}  // namespace carve
