@@ -1,0 +1,57 @@
+/// Benchmarks as a library unit: each takes a config, measures side by side in one run (this
+/// machine is shared and noisy, so only ratios of neighbouring measurements mean anything), and
+/// returns a JSON result that `to_table` renders; `carve bench ...` only parses flags and prints.
+/// The training steps they time are the trainer's own (make_pretrainable + make_optimizer).
+///
+///   carve::bench::TrainBenchConfig c;  c.python = "";           // no Python peer
+///   nlohmann::json r = carve::bench::bench_train(c);
+///   std::cout << carve::bench::to_table(r);
+///
+/// Every result carries "goals": [{"name", "measured", "comparison" (">=" or "<="), "target",
+/// "met"}], so that the verdicts are data, not printing.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace carve::bench {
+
+/// `carve bench penalty`: the contractive penalty's cost beside an AE step, and beside a Python
+/// peer (tools/bench/penalty_peer.py) when `python` is set.
+struct PenaltyBenchConfig {
+  int64_t inputs = 784, hidden = 1000, batch = 100, repeats = 20, exact_repeats = 3;
+  std::string python;  ///< "" = no peer
+  std::string peer;    ///< the peer script
+};
+nlohmann::json bench_penalty(const PenaltyBenchConfig& config);
+
+/// `carve bench train`: a CAE step (the paper's size and a small model) beside a PyTorch script
+/// and the roofline of its six matrix products, each timed alone at its shapes.
+struct TrainBenchConfig {
+  int64_t steps = 200;
+  std::string python;  ///< "" = no peer
+  std::string peer;    ///< tools/bench/train_peer.py
+};
+nlohmann::json bench_train(const TrainBenchConfig& config);
+
+/// `carve bench rbm`: one epoch of PCD-1 beside scikit-learn's BernoulliRBM.
+struct RbmBenchConfig {
+  int64_t examples = 5000, repeats = 3;
+  std::string python;  ///< "" = no peer
+  std::string peer;    ///< tools/bench/rbm_peer.py
+};
+nlohmann::json bench_rbm(const RbmBenchConfig& config);
+
+/// `carve bench data`: loading Fashion-MNIST beside zcat of the same files.
+struct DataBenchConfig {
+  int64_t repeats = 5;
+  std::string directory = "/usr/share/datasets/fashion-mnist";
+};
+nlohmann::json bench_data(const DataBenchConfig& config);
+
+/// The human-readable form of any of the results above.
+std::string to_table(const nlohmann::json& result);
+
+}  // namespace carve::bench

@@ -1,0 +1,42 @@
+#include "carve/bench/measure.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace carve::bench {
+
+double peak_mib(bool reset) {
+  if (reset) {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    if (!clear.flush()) return -1;
+  }
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+nlohmann::json run_peer(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot start the peer: " + command);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  if (status != 0) throw std::runtime_error(fmt::format("the peer failed (status {}): {}", status, command));
+  return nlohmann::json::parse(out);
+}
+
+nlohmann::json goal(const std::string& name, double measured, const std::string& comparison, double target) {
+  const bool met = comparison == ">=" ? measured >= target : measured <= target;
+  return {{"name", name}, {"measured", measured}, {"comparison", comparison}, {"target", target}, {"met", met}};
+}
+
+}  // namespace carve::bench

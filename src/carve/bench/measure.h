@@ -1,0 +1,38 @@
+/// Timing helpers of the benchmarks.
+///
+///   double ms = carve::bench::median_ms([&] { step(); }, 20);
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace carve::bench {
+
+/// The median wall time of `repeats` calls of fn, after one warm-up call, in milliseconds.
+template <typename F>
+double median_ms(F&& fn, int64_t repeats) {
+  fn();
+  std::vector<double> times;
+  for (int64_t r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+/// Peak resident memory (VmHWM) of this process in MiB; `reset` first restarts the peak from the
+/// current size (/proc/self/clear_refs, Linux >= 4.0). -1 if unknown.
+double peak_mib(bool reset);
+
+/// Runs a peer program and parses the one JSON object it prints; std::runtime_error if it fails.
+nlohmann::json run_peer(const std::string& command);
+
+/// {"name", "measured", "comparison", "target", "met"} for a result's "goals".
+nlohmann::json goal(const std::string& name, double measured, const std::string& comparison, double target);
+
+}  // namespace carve::bench

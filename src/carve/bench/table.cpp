@@ -1,0 +1,101 @@
+// The human-readable form of every benchmark's result: its measurements, then its goals.
+#include <fmt/format.h>
+
+#include "carve/bench/benchmarks.h"
+
+namespace carve::bench {
+
+namespace {
+
+std::string penalty_table(const nlohmann::json& r) {
+  const auto& c = r["config"];
+  const auto& m = r["carve"];
+  const bool py = r.contains("python");
+  const auto peer = [&](const char* key, const char* f) {
+    return py ? fmt::format(fmt::runtime(f), r["python"][key].get<double>()) : std::string("-");
+  };
+  std::string out = fmt::format(
+      "carve bench penalty: sigmoid {} -> {}, tied, batch {}, float32, {} threads, exact in {} mode\n\n",
+      c["inputs"].get<int64_t>(), c["hidden"].get<int64_t>(), c["batch"].get<int64_t>(), c["threads"].get<int>(),
+      c["exact_mode"].get<std::string>());
+  out += fmt::format("{:<44} {:>12} {:>12}\n", "measurement (median ms)", "carve", "python");
+  out += fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step (SGD, cross-entropy)", m["ae_step_ms"].get<double>(),
+                     peer("ae_step_ms", "{:.2f}"));
+  out += fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step + analytic penalty", m["ae_analytic_step_ms"].get<double>(),
+                     peer("ae_analytic_step_ms", "{:.2f}"));
+  out += fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step + stochastic penalty (k=1)",
+                     m["ae_stochastic1_step_ms"].get<double>(), "-");
+  out += fmt::format("{:<44} {:>12.1f} {:>12}\n", "exact penalty fwd+bwd (py: functorch vmap(jacrev))",
+                     m["exact_ms"].get<double>(), peer("exact_functorch_ms", "{:.1f}"));
+  out += fmt::format("{:<44} {:>12.0f} {:>12}\n", "exact peak resident memory (MiB)", m["exact_peak_mib"].get<double>(),
+                     peer("exact_peak_mib", "{:.0f}"));
+  const auto& q = r["ratios"];
+  out += fmt::format("\nexact penalty / AE step {:.1f}x", q["exact_over_ae"].get<double>());
+  if (q.contains("ae_step_python_over_carve")) {
+    out += fmt::format("; python AE step / carve {:.2f}x; python AE+analytic / carve {:.2f}x",
+                       q["ae_step_python_over_carve"].get<double>(), q["ae_analytic_python_over_carve"].get<double>());
+  }
+  return out + "\n";
+}
+
+std::string train_table(const nlohmann::json& r) {
+  std::string out = fmt::format("carve bench train: the trainer's CAE step (sigmoid, tied, analytic penalty, SGD), "
+                                "{} threads\n\n", r["threads"].get<int>());
+  for (const auto& p : r["points"]) {
+    out += fmt::format("{} -> {}, batch {}: carve {:.3f} ms/step ({:.0f} examples/s)", p["inputs"].get<int64_t>(),
+                       p["hidden"].get<int64_t>(), p["batch"].get<int64_t>(), p["carve_ms"].get<double>(),
+                       p["carve_examples_per_s"].get<double>());
+    if (p.contains("python_ms")) {
+      out += fmt::format(", python {:.3f} ms/step ({:.0f} examples/s)", p["python_ms"].get<double>(),
+                         p["python_examples_per_s"].get<double>());
+    }
+    out += fmt::format("\n  six products, each timed alone ({:.1f} GFLOP/s): {:.3f} ms = {:.1f}% of the step\n",
+                       p["sgemm_gflops"].get<double>(), p["roofline_ms"].get<double>(),
+                       100 * p["roofline_fraction"].get<double>());
+  }
+  return out;
+}
+
+std::string rbm_table(const nlohmann::json& r) {
+  std::string out = fmt::format(
+      "carve bench rbm: one epoch of PCD-1, {} -> {}, batch {}, {} examples, {} threads\n\n"
+      "carve (float32)                 {:>9.0f} examples/s\n",
+      r["visible"].get<int64_t>(), r["hidden"].get<int64_t>(), r["batch"].get<int64_t>(), r["examples"].get<int64_t>(),
+      r["threads"].get<int>(), r["carve_examples_per_s"].get<double>());
+  for (const char* dtype : {"float32", "float64"}) {
+    const auto key = std::string("carve_over_sklearn_") + dtype;
+    if (!r.contains(key)) continue;
+    out += fmt::format("scikit-learn BernoulliRBM ({})  {:>9.0f} examples/s   carve / sklearn {:.2f}x\n", dtype,
+                       r[std::string("sklearn_") + dtype + "_examples_per_s"].get<double>(), r[key].get<double>());
+  }
+  return out;
+}
+
+std::string data_table(const nlohmann::json& r) {
+  return fmt::format(
+      "carve bench data: all 70,000 Fashion-MNIST images and labels (IDX, gzip), best of {}\n\n"
+      "zcat of the four files      {:>9.1f} ms\n"
+      "carve load (float32 [0,1])  {:>9.1f} ms\n",
+      r["repeats"].get<int64_t>(), r["zcat_ms"].get<double>(), r["carve_load_ms"].get<double>());
+}
+
+}  // namespace
+
+std::string to_table(const nlohmann::json& r) {
+  const auto bench = r.value("bench", "");
+  std::string out = bench == "penalty" ? penalty_table(r)
+                    : bench == "train" ? train_table(r)
+                    : bench == "rbm"   ? rbm_table(r)
+                                       : data_table(r);
+  if (r.contains("goals") && !r["goals"].empty()) {
+    out += "\ngoal                                                     measured   target\n";
+    for (const auto& g : r["goals"]) {
+      out += fmt::format("{:<56} {:>9.3g}   {} {:<8g} {}\n", g["name"].get<std::string>(), g["measured"].get<double>(),
+                         g["comparison"].get<std::string>(), g["target"].get<double>(),
+                         g["met"].get<bool>() ? "met" : "MISSED");
+    }
+  }
+  return out;
+}
+
+}  // namespace carve::bench
