@@ -94,6 +94,153 @@ std::string run_label(const std::string& dir) {
   return p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
 }
 
+
+void write_csvs(const fs::path& out, const ContractionCurve& curve, const Spectrum& spectrum,
+                const Histogram& hist) {
+  int64_t total = 0;
+  for (auto c : hist.counts) total += c;
+  {
+    std::string csv = "radius";
+    for (size_t l = 0; l < curve.ratio.size(); ++l) csv += fmt::format(",layer_{}", l + 1);
+    csv += "\n";
+    for (size_t i = 0; i < curve.radii.size(); ++i) {
+      csv += fmt::format("{}", curve.radii[i]);
+      for (const auto& layer : curve.ratio) csv += fmt::format(",{:.9g}", layer[i]);
+      csv += "\n";
+    }
+    write_text(out / "contraction.csv", csv);
+  }
+  {
+    std::string csv = "index,mean,std\n";
+    const auto sd = spectrum.values.std(0);
+    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) {
+      csv += fmt::format("{},{:.9g},{:.9g}\n", i + 1, spectrum.mean[i].item<double>(), sd[i].item<double>());
+    }
+    write_text(out / "spectrum.csv", csv);
+  }
+  {
+    std::string csv = "bin_low,bin_high,count,fraction\n";
+    for (size_t i = 0; i < hist.counts.size(); ++i) {
+      csv += fmt::format("{:.6g},{:.6g},{},{:.9g}\n", hist.edges[i], hist.edges[i + 1], hist.counts[i],
+                         static_cast<double>(hist.counts[i]) / std::max<int64_t>(1, total));
+    }
+    write_text(out / "saturation.csv", csv);
+  }
+}
+
+// The first 100 filters, and ten evaluation examples above their reconstructions.
+void write_pictures(const fs::path& out, Pretrainable& model, const AffineLayer& code_layer, const torch::Tensor& x,
+                    int64_t inputs, int64_t hidden) {
+  auto shape = tile_shape(inputs);
+  const int64_t shown = std::min<int64_t>(100, hidden);
+  write_png((out / "filters.png").string(),
+            image_grid(code_layer.weight.detach().slice(0, 0, shown).reshape({shown, shape[0], shape[1]}), 10), 2);
+  {
+    torch::NoGradGuard no_grad;
+    const auto originals = x.slice(0, 0, 10);
+    const auto recon = model.reconstruct(originals);
+    const int64_t k = originals.size(0);
+    write_png((out / "reconstructions.png").string(),
+              image_grid(torch::cat({originals, recon}).reshape({2 * k, shape[0], shape[1]}), k, false), 2);
+  }
+
+}
+
+json analysis_figures(const fs::path& out, const std::string& name, const std::string& eval_name, int64_t points,
+                      const ContractionCurve& curve, const Spectrum& spectrum, const Histogram& hist,
+                      const std::vector<std::pair<std::string, std::vector<double>>>& metrics) {
+  int64_t total = 0;
+  for (auto c : hist.counts) total += c;
+  json figures = json::array();
+  {
+    json list = json::array();
+    for (size_t l = 0; l < curve.ratio.size(); ++l) {
+      list.push_back(series(curve.ratio.size() > 1 ? fmt::format("{} layer {}", name, l + 1) : name, curve.radii, curve.ratio[l]));
+    }
+    figures.push_back(figure(out / "contraction.png", fmt::format("Contraction ratio ({} {} points)", points, eval_name),
+                             "radius r of the sphere around x0", "mean ||f(x1) - f(x0)|| / ||x1 - x0||", list, true));
+  }
+  {
+    std::vector<double> idx, mean;
+    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) idx.push_back(i + 1), mean.push_back(spectrum.mean[i].item<double>());
+    figures.push_back(figure(out / "spectrum.png",
+                             fmt::format("Singular values of J_f(x), mean over {} points ({:.1f} above 1% of the largest)",
+                                         points, spectrum.mean_count_above),
+                             "rank", "singular value", json::array({series(name, idx, mean)}), false, true));
+  }
+  {
+    std::vector<double> lo(hist.edges.begin(), hist.edges.end() - 1), frac;
+    for (auto c : hist.counts) frac.push_back(static_cast<double>(c) / std::max<int64_t>(1, total));
+    figures.push_back(figure(out / "activations.png", "Hidden activations", "activation h", "fraction of activations",
+                             json::array({series(name, lo, frac)}), false, false, "bars"));
+  }
+  const auto& epoch = column(metrics, "epoch");
+  figures.push_back(figure(out / "training-loss.png", "Training curves", "epoch", "per-example loss",
+                           json::array({series("training loss", epoch, column(metrics, "loss")),
+                                        series("training reconstruction", epoch, column(metrics, "reconstruction")),
+                                        series("validation reconstruction", epoch, column(metrics, "valid_reconstruction"))})));
+  figures.push_back(figure(out / "training-jacobian.png", "Mean Jacobian norm during training", "epoch",
+                           "mean ||J_f(x)||_F", json::array({series(name, epoch, column(metrics, "jacobian_fro"))})));
+  figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
+                           "fraction of saturated hidden units", json::array({series(name, epoch, column(metrics, "saturation"))})));
+  for (const auto& [n, v] : metrics) {
+    // RBMs with binary visible units monitor their pseudo-log-likelihood (run directories of
+    // carve 0.1 have no such column).
+    if (n == "pseudo_log_likelihood" && std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); })) {
+      figures.push_back(figure(out / "training-pseudo-likelihood.png", "Validation pseudo-log-likelihood", "epoch",
+                               "pseudo-log-likelihood (nats)", json::array({series(name, epoch, v)})));
+    }
+  }
+  return figures;
+}
+
+// report.md: readable on its own, pictures beside their captions.
+std::string report_markdown(const LoadedRun& run, const std::string& name, const std::string& eval_name,
+                            const json& summary_json, int64_t points, const ContractionCurve& curve,
+                            const Spectrum& spectrum, const fs::path& out) {
+  auto& encoder = run.model->encoder();
+  const auto code_layer = encoder.affine_layers().front();
+  const int64_t inputs = encoder.input_size(), hidden = encoder.code_size();
+  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name,
+                               run.spec.file, run.spec.data.dataset, to_string(run.spec.model.type), inputs, hidden,
+                               to_string(code_layer.activation),
+                               run.spec.model.type == ModelType::rbm ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
+  const auto& g = run.spec.regularizers;
+  std::vector<std::string> regs;
+  if (g.weight_decay.weight > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay.weight));
+  if (g.contractive.weight > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive.weight, to_string(g.contractive.method)));
+  if (g.higher_order.weight > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order.weight, g.higher_order.sigma));
+  if (g.sparsity.weight > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity.weight, to_string(g.sparsity.kind)));
+  if (run.spec.corruption.type != CorruptionType::none) regs.push_back(fmt::format("{} corruption {}", to_string(run.spec.corruption.type), run.spec.corruption.level));
+  md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
+  md += "\n\n## Summary\n\n| metric | value |\n|---|---:|\n";
+  if (summary_json.is_object()) {
+    for (const auto& [k, v] : summary_json["best"].items()) md += fmt::format("| best {} | {} |\n", k, v.dump());
+    md += fmt::format("| best epoch | {} of {} |\n", summary_json["best_epoch"].dump(), summary_json["epochs_run"].dump());
+  }
+  md += fmt::format("| singular values above 1% of the largest (mean over {} points) | {:.1f} |\n", points, spectrum.mean_count_above);
+  md += fmt::format("| contraction ratio at r = {} / r = {} | {:.4g} / {:.4g} |\n", curve.radii.front(), curve.radii.back(),
+                    curve.ratio.back().front(), curve.ratio.back().back());
+  md += "\nPer-epoch numbers: [metrics.csv](metrics.csv); configuration: [config.yaml](config.yaml).\n\n";
+  md += "## Contraction\n\nMean ratio of distances in feature space and input space between a " + eval_name +
+        " point x0 and a point x1 drawn on the sphere of radius r around it ([csv](analysis/contraction.csv)). "
+        "A contractive encoder keeps the ratio low at small radii.\n\n![contraction](analysis/contraction.png)\n\n";
+  md += "## Jacobian spectrum\n\nSingular values of J_f(x) from the exact (autograd) Jacobian, sorted and averaged over "
+        "points ([csv](analysis/spectrum.csv)). A CAE keeps a few large ones, the directions of the data manifold, and "
+        "contracts the rest.\n\n![spectrum](analysis/spectrum.png)\n\n";
+  md += "## Hidden activations\n\nHistogram of the hidden activations ([csv](analysis/saturation.csv)); mass near 0 and 1 "
+        "is saturation.\n\n![activations](analysis/activations.png)\n\n";
+  md += "## Filters and reconstructions\n\nThe first 100 encoder weight rows, each scaled to its own range:\n\n"
+        "![filters](analysis/filters.png)\n\nEvaluation examples (top) and their reconstructions (bottom):\n\n"
+        "![reconstructions](analysis/reconstructions.png)\n\n";
+  md += "## Training\n\n![loss](analysis/training-loss.png)\n\n![jacobian](analysis/training-jacobian.png)\n\n"
+        "![saturation](analysis/training-saturation.png)\n";
+  if (fs::exists(out / "training-pseudo-likelihood.png")) {
+    md += "\n![pseudo-log-likelihood](analysis/training-pseudo-likelihood.png)\n";
+  }
+  return md;
+}
+
 }  // namespace
 
 json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
@@ -115,92 +262,14 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
 
   torch::manual_seed(o.seed);
   const auto curve = contraction_curve(encoder, x, o.radii);
-  {
-    std::string csv = "radius";
-    for (size_t l = 0; l < curve.ratio.size(); ++l) csv += fmt::format(",layer_{}", l + 1);
-    csv += "\n";
-    for (size_t i = 0; i < curve.radii.size(); ++i) {
-      csv += fmt::format("{}", curve.radii[i]);
-      for (const auto& layer : curve.ratio) csv += fmt::format(",{:.9g}", layer[i]);
-      csv += "\n";
-    }
-    write_text(out / "contraction.csv", csv);
-  }
   const auto spectrum = jacobian_spectrum(encoder, x);
-  {
-    std::string csv = "index,mean,std\n";
-    const auto sd = spectrum.values.std(0);
-    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) {
-      csv += fmt::format("{},{:.9g},{:.9g}\n", i + 1, spectrum.mean[i].item<double>(), sd[i].item<double>());
-    }
-    write_text(out / "spectrum.csv", csv);
-  }
   const auto hist = activation_histogram(encoder, eval.flat().slice(0, 0, run.spec.training.metric_examples));
-  int64_t total = 0;
-  for (auto c : hist.counts) total += c;
-  {
-    std::string csv = "bin_low,bin_high,count,fraction\n";
-    for (size_t i = 0; i < hist.counts.size(); ++i) {
-      csv += fmt::format("{:.6g},{:.6g},{},{:.9g}\n", hist.edges[i], hist.edges[i + 1], hist.counts[i],
-                         static_cast<double>(hist.counts[i]) / std::max<int64_t>(1, total));
-    }
-    write_text(out / "saturation.csv", csv);
-  }
+  write_csvs(out, curve, spectrum, hist);
   // Filters and reconstructions.
-  auto shape = tile_shape(inputs);
-  const int64_t shown = std::min<int64_t>(100, hidden);
-  write_png((out / "filters.png").string(),
-            image_grid(code_layer.weight.detach().slice(0, 0, shown).reshape({shown, shape[0], shape[1]}), 10), 2);
-  {
-    torch::NoGradGuard no_grad;
-    const auto originals = x.slice(0, 0, 10);
-    const auto recon = run.model->reconstruct(originals);
-    const int64_t k = originals.size(0);
-    write_png((out / "reconstructions.png").string(),
-              image_grid(torch::cat({originals, recon}).reshape({2 * k, shape[0], shape[1]}), k, false), 2);
-  }
+  write_pictures(out, *run.model, code_layer, x, inputs, hidden);
 
-  json figures = json::array();
-  {
-    json list = json::array();
-    for (size_t l = 0; l < curve.ratio.size(); ++l) {
-      list.push_back(series(curve.ratio.size() > 1 ? fmt::format("{} layer {}", name, l + 1) : name, curve.radii, curve.ratio[l]));
-    }
-    figures.push_back(figure(out / "contraction.png", fmt::format("Contraction ratio ({} {} points)", x.size(0), eval_name),
-                             "radius r of the sphere around x0", "mean ||f(x1) - f(x0)|| / ||x1 - x0||", list, true));
-  }
-  {
-    std::vector<double> idx, mean;
-    for (int64_t i = 0; i < spectrum.mean.size(0); ++i) idx.push_back(i + 1), mean.push_back(spectrum.mean[i].item<double>());
-    figures.push_back(figure(out / "spectrum.png",
-                             fmt::format("Singular values of J_f(x), mean over {} points ({:.1f} above 1% of the largest)",
-                                         x.size(0), spectrum.mean_count_above),
-                             "rank", "singular value", json::array({series(name, idx, mean)}), false, true));
-  }
-  {
-    std::vector<double> lo(hist.edges.begin(), hist.edges.end() - 1), frac;
-    for (auto c : hist.counts) frac.push_back(static_cast<double>(c) / std::max<int64_t>(1, total));
-    figures.push_back(figure(out / "activations.png", "Hidden activations", "activation h", "fraction of activations",
-                             json::array({series(name, lo, frac)}), false, false, "bars"));
-  }
-  const auto metrics = read_csv(fs::path(run_dir) / "metrics.csv");
-  const auto& epoch = column(metrics, "epoch");
-  figures.push_back(figure(out / "training-loss.png", "Training curves", "epoch", "per-example loss",
-                           json::array({series("training loss", epoch, column(metrics, "loss")),
-                                        series("training reconstruction", epoch, column(metrics, "reconstruction")),
-                                        series("validation reconstruction", epoch, column(metrics, "valid_reconstruction"))})));
-  figures.push_back(figure(out / "training-jacobian.png", "Mean Jacobian norm during training", "epoch",
-                           "mean ||J_f(x)||_F", json::array({series(name, epoch, column(metrics, "jacobian_fro"))})));
-  figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
-                           "fraction of saturated hidden units", json::array({series(name, epoch, column(metrics, "saturation"))})));
-  for (const auto& [n, v] : metrics) {
-    // RBMs with binary visible units monitor their pseudo-log-likelihood (run directories of
-    // carve 0.1 have no such column).
-    if (n == "pseudo_log_likelihood" && std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); })) {
-      figures.push_back(figure(out / "training-pseudo-likelihood.png", "Validation pseudo-log-likelihood", "epoch",
-                               "pseudo-log-likelihood (nats)", json::array({series(name, epoch, v)})));
-    }
-  }
+  const auto figures = analysis_figures(out, name, eval_name, x.size(0), curve, spectrum, hist,
+                                       read_csv(fs::path(run_dir) / "metrics.csv"));
   plot(figures, out, o);
 
   json summary_json;
@@ -215,45 +284,8 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
          {"singular_values_above_1pct", spectrum.mean_count_above}};
   write_text(out / "analysis.json", a.dump(2) + "\n");
 
-  // report.md: readable on its own, pictures beside their captions.
-  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name,
-                               run.spec.file, run.spec.data.dataset, to_string(run.spec.model.type), inputs, hidden,
-                               to_string(code_layer.activation),
-                               run.spec.model.type == ModelType::rbm ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
-  const auto& g = run.spec.regularizers;
-  std::vector<std::string> regs;
-  if (g.weight_decay.weight > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay.weight));
-  if (g.contractive.weight > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive.weight, to_string(g.contractive.method)));
-  if (g.higher_order.weight > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order.weight, g.higher_order.sigma));
-  if (g.sparsity.weight > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity.weight, to_string(g.sparsity.kind)));
-  if (run.spec.corruption.type != CorruptionType::none) regs.push_back(fmt::format("{} corruption {}", to_string(run.spec.corruption.type), run.spec.corruption.level));
-  md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
-  md += "\n\n## Summary\n\n| metric | value |\n|---|---:|\n";
-  if (summary_json.is_object()) {
-    for (const auto& [k, v] : summary_json["best"].items()) md += fmt::format("| best {} | {} |\n", k, v.dump());
-    md += fmt::format("| best epoch | {} of {} |\n", summary_json["best_epoch"].dump(), summary_json["epochs_run"].dump());
-  }
-  md += fmt::format("| singular values above 1% of the largest (mean over {} points) | {:.1f} |\n", x.size(0), spectrum.mean_count_above);
-  md += fmt::format("| contraction ratio at r = {} / r = {} | {:.4g} / {:.4g} |\n", curve.radii.front(), curve.radii.back(),
-                    curve.ratio.back().front(), curve.ratio.back().back());
-  md += "\nPer-epoch numbers: [metrics.csv](metrics.csv); configuration: [config.yaml](config.yaml).\n\n";
-  md += "## Contraction\n\nMean ratio of distances in feature space and input space between a " + eval_name +
-        " point x0 and a point x1 drawn on the sphere of radius r around it ([csv](analysis/contraction.csv)). "
-        "A contractive encoder keeps the ratio low at small radii.\n\n![contraction](analysis/contraction.png)\n\n";
-  md += "## Jacobian spectrum\n\nSingular values of J_f(x) from the exact (autograd) Jacobian, sorted and averaged over "
-        "points ([csv](analysis/spectrum.csv)). A CAE keeps a few large ones, the directions of the data manifold, and "
-        "contracts the rest.\n\n![spectrum](analysis/spectrum.png)\n\n";
-  md += "## Hidden activations\n\nHistogram of the hidden activations ([csv](analysis/saturation.csv)); mass near 0 and 1 "
-        "is saturation.\n\n![activations](analysis/activations.png)\n\n";
-  md += "## Filters and reconstructions\n\nThe first 100 encoder weight rows, each scaled to its own range:\n\n"
-        "![filters](analysis/filters.png)\n\nEvaluation examples (top) and their reconstructions (bottom):\n\n"
-        "![reconstructions](analysis/reconstructions.png)\n\n";
-  md += "## Training\n\n![loss](analysis/training-loss.png)\n\n![jacobian](analysis/training-jacobian.png)\n\n"
-        "![saturation](analysis/training-saturation.png)\n";
-  if (fs::exists(out / "training-pseudo-likelihood.png")) {
-    md += "\n![pseudo-log-likelihood](analysis/training-pseudo-likelihood.png)\n";
-  }
-  write_text(fs::path(run_dir) / "report.md", md);
+  write_text(fs::path(run_dir) / "report.md",
+             report_markdown(run, name, eval_name, summary_json, x.size(0), curve, spectrum, out));
   return a;
 }
 
