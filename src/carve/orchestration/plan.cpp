@@ -192,12 +192,6 @@ std::vector<std::string> chosen_point(const fs::path& select_dir) {
   return nlohmann::json::parse(text)["point"].get<std::vector<std::string>>();
 }
 
-nlohmann::json read_summary(const fs::path& dir) {
-  nlohmann::json summary;
-  std::ifstream(dir / "summary.json") >> summary;
-  return summary;
-}
-
 class Executor {
  public:
   Executor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options), base_(plan.directory) {}
@@ -273,7 +267,7 @@ class Executor {
     const auto layers = load_stack(t.file);
     if (options_.resume && fs::exists(dir / "summary.json")) {
       check_finished_stack(dir.string(), load_experiment(t.file, all), stack_layer_specs(t.file, layers, all));
-      return read_summary(dir);
+      return read_summary(dir.string());
     }
     RunOptions o = options_;
     o.out = dir.string();
@@ -283,8 +277,8 @@ class Executor {
   }
 
   nlohmann::json copy_winner(const Task& t, const fs::path& dir) {
-    const auto winner = base_ / plan_.task(t.chosen_from).directory / sweep_point_name(chosen_point(
-                                                                          base_ / plan_.task(t.chosen_from).directory));
+    const auto sweep_dir = base_ / plan_.task(t.chosen_from).directory;
+    const auto winner = sweep_dir / sweep_point_name(chosen_point(sweep_dir));
     if (!fs::exists(dir / "summary.json")) {
       const fs::path partial = dir.string() + ".partial";
       fs::remove_all(partial);
@@ -292,7 +286,7 @@ class Executor {
       fs::copy(winner, partial, fs::copy_options::recursive);
       fs::rename(partial, dir);
     }
-    return read_summary(dir);
+    return read_summary(dir.string());
   }
 
   nlohmann::json suite_table_task(const Task& t) {

@@ -54,10 +54,10 @@ std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std
 }
 
 void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers) {
-  if (fs::exists(fs::path(dir) / "config.yaml")) check_finished_run(dir, base);  // absent in carve 0.1's
+  if (fs::exists(fs::path(dir) / "config.yaml")) check_resumable(dir, base, /*finished=*/true);  // absent in carve 0.1's
   for (size_t k = 0; k < layers.size(); ++k) {
     const auto layer_dir = fs::path(dir) / fmt::format("layer-{}", k + 1);
-    if (fs::exists(layer_dir / "summary.json")) check_finished_run(layer_dir.string(), layers[k]);
+    if (fs::exists(layer_dir / "summary.json")) check_resumable(layer_dir.string(), layers[k], /*finished=*/true);
   }
 }
 

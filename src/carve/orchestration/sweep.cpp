@@ -55,8 +55,10 @@ std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions
   return RunDirectory::open_group(base, RunDirectory::mode(options.resume, options.force)).path().string();
 }
 
-void check_finished_run(const std::string& dir, const ExperimentSpec& spec) {
-  check_resumable(dir, spec, /*finished=*/true);
+nlohmann::json read_summary(const std::string& dir) {
+  nlohmann::json summary;
+  std::ifstream(fs::path(dir) / "summary.json") >> summary;
+  return summary;
 }
 
 nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir) {
@@ -65,10 +67,8 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   o.out = dir;
   const fs::path summary_path = fs::path(dir) / "summary.json";
   if (options.resume && fs::exists(summary_path)) {
-    check_finished_run(dir, spec);  // a suite's sweep may since have chosen another value
-    nlohmann::json summary;
-    std::ifstream(summary_path) >> summary;  // finished before the interruption
-    return summary;
+    check_resumable(dir, spec, /*finished=*/true);  // a suite's sweep may since have chosen another value
+    return read_summary(dir);  // finished before the interruption
   }
   o.resume = options.resume && fs::exists(fs::path(dir) / "checkpoint.pt");
   return run_one(spec, o).summary;

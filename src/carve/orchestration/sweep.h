@@ -33,6 +33,9 @@ RunResult run_one(const ExperimentSpec& spec, const RunOptions& options);
 // --resume (kept) or --force (recreated).
 std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions& options);
 
+// The summary.json of a finished run directory.
+nlohmann::json read_summary(const std::string& dir);
+
 // One point of a sweep or suite, run into `dir` (with its analysis when the spec asks). With
 // --resume, a point that finished is not run again (its summary is read back) and one that was
 // interrupted continues from its checkpoint. Returns the summary, null if interrupted (tests).
@@ -52,10 +55,6 @@ double sweep_score(const nlohmann::json& summary);
 // under the heading `title`, tells `observers` the Markdown and returns the ranked table.
 nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& title, const std::string& dir,
                           const Observers& observers = {});
-
-// Refuses (UsageError) a finished run directory whose config.yaml is not `spec` resolved: reading
-// it back on --resume would report a run that the file no longer describes.
-void check_finished_run(const std::string& dir, const ExperimentSpec& spec);
 
 // The subdirectory name of a sweep point: "contractive.weight=0.1,corruption.level=0.2" made
 // safe for a file system.

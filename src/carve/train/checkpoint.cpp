@@ -212,28 +212,23 @@ Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::
   return read_rest(in, version, model.module().parameters().size());
 }
 
-Checkpoint load_checkpoint_model(const std::string& path, Pretrainable& model) {
+std::pair<std::unique_ptr<Pretrainable>, Checkpoint> load_checkpoint_model(
+    const std::string& path, const std::function<std::unique_ptr<Pretrainable>(int64_t inputs)>& make) {
   torch::serialize::InputArchive in, model_in;
   uint32_t version = 0;
   open_archive(path, in, version);
   in.read("model", model_in);
-  model.module().load(model_in);
-  model.load_state(in);
-  return read_rest(in, version, model.module().parameters().size());
+  auto model = make(read_tensor(model_in, "weight").size(1));
+  model->module().load(model_in);
+  model->load_state(in);
+  auto rest = read_rest(in, version, model->module().parameters().size());
+  return {std::move(model), std::move(rest)};
 }
 
 uint32_t load_checkpoint_archive(const std::string& path, torch::serialize::InputArchive& archive) {
   uint32_t version = 0;
   open_archive(path, archive, version);
   return version;
-}
-
-int64_t checkpoint_inputs(const std::string& path) {
-  torch::serialize::InputArchive in, model_in;
-  uint32_t version = 0;
-  open_archive(path, in, version);
-  in.read("model", model_in);
-  return read_tensor(model_in, "weight").size(1);
 }
 
 }  // namespace carve

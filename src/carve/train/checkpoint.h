@@ -19,7 +19,9 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -53,15 +55,14 @@ void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pret
 /// Throws UsageError (one line naming the file) for a damaged, truncated or newer checkpoint.
 Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::optim::Optimizer& optimizer);
 
-/// The model of a checkpoint alone (for reading a finished run back): loads `path`'s model into
-/// `model` and returns the rest; the generators are left alone.
-Checkpoint load_checkpoint_model(const std::string& path, Pretrainable& model);
+/// The model of a checkpoint alone (for reading a finished run back): `make` builds the model for
+/// the input size stored in the checkpoint, which is then loaded into it; the generators are left
+/// alone. The file is read and verified once.
+std::pair<std::unique_ptr<Pretrainable>, Checkpoint> load_checkpoint_model(
+    const std::string& path, const std::function<std::unique_ptr<Pretrainable>(int64_t inputs)>& make);
 
 /// The checkpoint's LibTorch archive, its checksum verified (for tools and tests that read fields
 /// by name: "model", "optimizer", "position", "history", "best_<i>", ...). Returns the version.
 uint32_t load_checkpoint_archive(const std::string& path, torch::serialize::InputArchive& archive);
-
-/// The input size of the model stored in a checkpoint (columns of its first weight).
-int64_t checkpoint_inputs(const std::string& path);
 
 }  // namespace carve

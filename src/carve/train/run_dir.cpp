@@ -23,9 +23,9 @@ LoadedRun load_run(const std::string& directory) {
   }
   const auto config = (dir / "config.yaml").string();
   LoadedRun run{directory, parse_experiment(data::read_text_file(config), config), nullptr};
-  const auto checkpoint = (dir / "checkpoint.pt").string();
-  run.model = make_pretrainable(run.spec, checkpoint_inputs(checkpoint));
-  const auto state = load_checkpoint_model(checkpoint, *run.model);
+  auto [model, state] = load_checkpoint_model((dir / "checkpoint.pt").string(),
+                                              [&](int64_t inputs) { return make_pretrainable(run.spec, inputs); });
+  run.model = std::move(model);
   // The run's result is its best epoch: use the best weights when recorded.
   auto params = run.model->module().parameters();
   torch::NoGradGuard no_grad;

@@ -139,15 +139,9 @@ class Trainer {
 
 // Everything that can fail on bad input happened before the run directory exists.
 void Trainer::build() {
-  const auto mode = RunDirectory::mode(options_.resume, options_.force);
   const auto path = options_.out.empty() ? default_run_directory(spec_) : options_.out;
-  if (mode == RunDirectory::Mode::resume && std::filesystem::exists(path)) {
-    if (!std::filesystem::exists(std::filesystem::path(path) / "checkpoint.pt")) {
-      throw UsageError(fmt::format("{}: no checkpoint to resume from", path));
-    }
-    check_resumable(path, spec_, /*finished=*/false);
-  }
-  dir_ = RunDirectory::open_run(path, mode, "checkpoint.pt");
+  dir_ = RunDirectory::open_run(path, RunDirectory::mode(options_.resume, options_.force), "checkpoint.pt");
+  if (options_.resume) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
   dir_->write("config.yaml", to_yaml(spec_));
 
   torch::manual_seed(spec_.seed);
