@@ -27,18 +27,15 @@ AutoEncoderImpl::AutoEncoderImpl(AutoEncoderOptions options_) : options(std::mov
 }
 
 void AutoEncoderImpl::reset() {
-  if (options.inputs() <= 0 || options.hidden() <= 0) {
-    throw UsageError(fmt::format("auto-encoder sizes must be positive, got inputs={} hidden={}",
-                                 options.inputs(), options.hidden()));
-  }
+  // The configuration checks these where a user writes them (config/experiment_schema.cpp);
+  // here they are the constructor's preconditions.
+  TORCH_CHECK(options.inputs() > 0 && options.hidden() > 0, "auto-encoder sizes must be positive, got inputs=",
+              options.inputs(), " hidden=", options.hidden());
   const auto dec = options.decoder_activation();
-  if (dec != Activation::sigmoid && dec != Activation::linear) {
-    throw UsageError(fmt::format("decoder activation must be sigmoid or linear, got '{}'",
-                                 to_string(dec)));
-  }
-  if (options.loss() == ReconstructionLoss::cross_entropy && dec != Activation::sigmoid) {
-    throw UsageError("cross_entropy reconstruction needs a sigmoid decoder activation");
-  }
+  TORCH_CHECK(dec == Activation::sigmoid || dec == Activation::linear,
+              "decoder activation must be sigmoid or linear, got '", to_string(dec), "'");
+  TORCH_CHECK(options.loss() != ReconstructionLoss::cross_entropy || dec == Activation::sigmoid,
+              "cross_entropy reconstruction needs a sigmoid decoder activation");
   weight = register_parameter("weight", torch::empty({options.hidden(), options.inputs()}));
   bias = register_parameter("bias", torch::empty({options.hidden()}));
   visible_bias = register_parameter("visible_bias", torch::empty({options.inputs()}));

@@ -18,7 +18,7 @@ RBMImpl::RBMImpl(RBMOptions options_) : options(std::move(options_)) { reset(); 
 
 void RBMImpl::reset() {
   if (options.visible() <= 0 || options.hidden() <= 0) {
-    throw UsageError(fmt::format("RBM sizes must be positive, got visible={} hidden={}", options.visible(), options.hidden()));
+    TORCH_CHECK(false, fmt::format("RBM sizes must be positive, got visible={} hidden={}", options.visible(), options.hidden()));
   }
   weight = register_parameter("weight", torch::empty({options.hidden(), options.visible()}));
   bias = register_parameter("bias", torch::empty({options.hidden()}));

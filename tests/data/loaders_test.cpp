@@ -200,7 +200,11 @@ TEST(Amat, CorruptLines) {
   EXPECT_NE(err("0 0.5 1\n0 1\n").find(f + ":2: 2 values, expected 3 like the first example"), std::string::npos);
   EXPECT_NE(err("0 0.5 1\n\n0 1 0.2 3\n").find(f + ":3: 4 values, expected 3"), std::string::npos);
   EXPECT_NE(err("0 0.5 2.5\n").find(f + ":1: label 2.5 is not a non-negative integer"), std::string::npos);
-  EXPECT_NE(err("0 1.5 2\n").find(f + ":1: value 1.5 in column 2 is outside [0, 1]"), std::string::npos);
+  // Real values (standardized inputs) load; only non-numbers are refused.
+  dir.write("real.amat", "-1.5 2.25 1\n0.5 -3 0\n");
+  const auto real = load_amat(dir.file("real.amat"));
+  EXPECT_FLOAT_EQ(real.images.flatten()[0].item<float>(), -1.5f);
+  EXPECT_FLOAT_EQ(real.images.flatten()[3].item<float>(), -3.0f);
   EXPECT_NE(err("\n\n").find(f + ":1: no examples"), std::string::npos);
   EXPECT_NE(err("0 nan 1\n").find("non-numeric value 'nan'"), std::string::npos);
   const auto msg = data_error([&] { load_amat(dir.file("missing.amat")); });

@@ -7,7 +7,7 @@
 //   - every numeric cell of every CSV (metrics.csv, finetune.csv, sweep.csv, table.csv, ...),
 //     keyed by file, row and column name;
 //   - every numeric leaf of every summary.json, keyed by file and JSON path;
-//   - the sum and sum of squares of each parameter of every TorchScript module (encoder.pt).
+//   - the sum and sum of squares of each parameter of every TorchScript module (encoder.pt, classifier.pt; not the checkpoints).
 //
 // Wall-clock values (seconds, ms) are left out. A golden key missing from a fresh run fails
 // (an output was lost); a fresh key absent from the golden file is allowed (later work adds
@@ -164,7 +164,7 @@ Values collect(const fs::path& root) {
     } else if (name == "summary.json") {
       std::ifstream in(entry.path());
       collect_json(nlohmann::json::parse(in), rel, out);
-    } else if (ext == ".pt" && name != "checkpoint.pt") {
+    } else if (ext == ".pt" && name != "checkpoint.pt" && name != "finetune.pt") {
       collect_module(entry.path(), rel, out);
     }
   }

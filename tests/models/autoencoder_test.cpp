@@ -66,12 +66,12 @@ TEST(AutoEncoder, TiedDecoderSharesTheEncoderWeight) {
 }
 
 TEST(AutoEncoder, RejectsBadOptions) {
-  EXPECT_THROW(AutoEncoder(AutoEncoderOptions(0, 3)), UsageError);
-  EXPECT_THROW(AutoEncoder(AutoEncoderOptions(3, -1)), UsageError);
+  EXPECT_THROW(AutoEncoder(AutoEncoderOptions(0, 3)), c10::Error);
+  EXPECT_THROW(AutoEncoder(AutoEncoderOptions(3, -1)), c10::Error);
   EXPECT_THROW(AutoEncoder(AutoEncoderOptions(3, 2).decoder_activation(Activation::tanh)),
-               UsageError);
+               c10::Error);
   EXPECT_THROW(AutoEncoder(AutoEncoderOptions(3, 2).decoder_activation(Activation::linear)),
-               UsageError);  // cross-entropy needs a sigmoid decoder
+               c10::Error);  // cross-entropy needs a sigmoid decoder
 }
 
 TEST(StackedEncoder, IsTheCompositionOfItsLayers) {

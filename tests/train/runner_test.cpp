@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/script.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,7 +17,9 @@
 #include "carve/orchestration/suite.h"
 #include "carve/train/checkpoint.h"
 #include "carve/orchestration/sweep.h"
+#include "carve/train/stop.h"
 #include "carve/train/trainer.h"
+#include "support/csv.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -78,9 +81,10 @@ TEST_F(Runner, ResumeIsBitIdenticalToAnUninterruptedRun) {
                       "regularizers:\n  contractive: {weight: 0.1, method: stochastic, projections: 2}\n"
                       "schedule: {type: step, step_epochs: 2, gamma: 0.5}\n");
   run_experiment(s, options("straight"));
-  auto interrupted = options("resumed");
-  interrupted.stop_after_epochs = 2;
-  run_experiment(s, interrupted);
+  // Stopped in the third epoch: a mid-epoch checkpoint (10 steps an epoch).
+  after_steps(24, [] { request_stop(SIGINT); });
+  EXPECT_THROW(run_experiment(s, options("resumed")), Interrupted);
+  clear_stop_request();
   EXPECT_FALSE(fs::exists(dir.path() / "resumed" / "summary.json"));
   auto resume = options("resumed");
   resume.resume = true;
@@ -168,6 +172,10 @@ TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
   const auto expected = ae->encode(x).detach();
   const auto got = m.forward({x}).toTensor();
   EXPECT_LE((got - expected).abs().max().item<double>(), 1e-6);
+  // The decoder travels with it: decode(h) and reconstruct(x) are the auto-encoder's.
+  EXPECT_TRUE(m.attr("has_decoder").toBool());
+  EXPECT_LE((m.run_method("decode", got).toTensor() - ae->decode(expected).detach()).abs().max().item<double>(), 1e-6);
+  EXPECT_LE((m.run_method("reconstruct", x).toTensor() - ae->forward(x).detach()).abs().max().item<double>(), 1e-6);
 
   // `carve export` writes the same module again.
   const auto e = testing::run_carve("export '" + r.directory + "' --out '" + dir.file("again.pt") + "'");
@@ -283,9 +291,9 @@ TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
   }
   EXPECT_EQ(torch::jit::load(r.directory + "/encoder.pt").attr("model_type").toStringRef(), "rbm");
   // PCD chains are part of the checkpoint: a resumed run is bit-identical.
-  auto interrupted = options("rbm-resumed");
-  interrupted.stop_after_epochs = 2;
-  run_experiment(s, interrupted);
+  after_steps(15, [] { request_stop(SIGTERM); });
+  EXPECT_THROW(run_experiment(s, options("rbm-resumed")), Interrupted);
+  clear_stop_request();
   auto resume = options("rbm-resumed");
   resume.resume = true;
   run_experiment(s, resume);
@@ -359,6 +367,13 @@ TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
     EXPECT_EQ(r.summary["finetune"]["classes"], 2);
     EXPECT_TRUE(std::filesystem::exists(dir.path() / mode / "finetune.csv"));
     EXPECT_EQ(testing::count_lines(testing::slurp(dir.file(mode + "/finetune.csv"))), 16u);
+    // The fine-tuned network is saved at its best validation epoch: its test error is the summary's.
+    auto classifier = torch::jit::load(dir.file(mode + "/classifier.pt"));
+    EXPECT_EQ(classifier.attr("classes").toInt(), 2);
+    const auto test = load_run_splits(spec(mode)).test;
+    const auto predicted = classifier.run_method("predict", test.flat()).toTensor();
+    const double error = (predicted != test.labels).to(torch::kFloat64).mean().item<double>();
+    EXPECT_DOUBLE_EQ(error, r.summary["test_error"].get<double>()) << mode;
   }
   EXPECT_THROW(parse_experiment("name: x\ndata: {dataset: mnist}\nfinetune: {epochs: 3}\n", "x.yaml"), ConfigError);
 }
@@ -430,8 +445,10 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
   const auto md = testing::slurp((base / "table.md").string());
   EXPECT_NE(md.find("chosen on valid"), std::string::npos) << md;
   EXPECT_NE(md.find("finetune.optimizer.lr=" + winner), std::string::npos) << md;
-  const auto csv = testing::slurp((base / "table.csv").string());
-  EXPECT_NE(csv.find(",\"finetune.optimizer.lr=" + winner + "\""), std::string::npos) << csv;
+  const auto csv = testing::parse_csv_strict(testing::slurp((base / "table.csv").string()));
+  for (size_t row = 0; row < csv.rows.size(); ++row) {
+    EXPECT_EQ(csv.at(row, "chosen"), csv.at(row, "model") == "CAE" ? "finetune.optimizer.lr=" + winner : "");
+  }
   for (const auto& row : r.summary["table"]) {
     EXPECT_EQ(row["chosen"], row["model"] == "CAE" ? "finetune.optimizer.lr=" + winner : "");
   }

@@ -56,7 +56,7 @@ struct InfoArgs {
 
 int data_info(const InfoArgs& a) {
   const auto start = std::chrono::steady_clock::now();
-  const auto source = load_dataset(a.spec, a.data_dir);
+  const auto source = load_dataset(a.spec, a.data_dir, [](const std::string& line) { std::cerr << "carve: " << line << "\n"; });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto s = make_splits(source, a.split);
   nlohmann::ordered_json j;

@@ -3,6 +3,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/suite.h"
 #include "carve/orchestration/sweep.h"
+#include "carve/train/stop.h"
 #include "commands.h"
 #include "console.h"
 #include "models/autoencoder.h"
@@ -31,6 +34,43 @@ int export_run(const std::string& run_dir, std::string out) {
   run.model->save_encoder(out);
   std::cout << "wrote " << out << "\n";
   return 0;
+}
+
+// The command that continues an interrupted one: the same, with --resume instead of --force.
+std::string resume_command(const std::string& command_line) {
+  std::istringstream words(command_line);
+  std::string out;
+  bool resume = false;
+  for (std::string w; words >> w;) {
+    if (w == "--force") continue;
+    resume = resume || w == "--resume";
+    out += (out.empty() ? "" : " ") + w;
+  }
+  return resume ? out : out + " --resume";
+}
+
+// Tests of interruption through real signals: CARVE_TEST_SIGNAL_AFTER_STEPS=N[:TERM] raises
+// SIGINT (or SIGTERM) in this process after N training steps.
+void arm_test_signal() {
+  const char* value = std::getenv("CARVE_TEST_SIGNAL_AFTER_STEPS");
+  if (value == nullptr) return;
+  const std::string v(value);
+  const int signal = v.find(":TERM") != std::string::npos ? SIGTERM : SIGINT;
+  after_steps(std::stoll(v), [signal] { std::raise(signal); });
+}
+
+int run_interruptibly(const std::string& file, const std::vector<std::string>& set, const RunOptions& o) {
+  install_stop_handlers();
+  arm_test_signal();
+  try {
+    const auto r = run_file(file, set, o);
+    std::cout << "run directory: " << r.directory << "\n";
+    return 0;
+  } catch (const Interrupted& e) {
+    end_progress_line();
+    std::cerr << "carve: " << e.what() << "\ncarve: to continue: " << resume_command(o.command_line) << "\n";
+    return e.exit_code();
+  }
 }
 
 }  // namespace
@@ -59,9 +99,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
       o.force = a->force;
       o.command_line = command_line;
       o.observers.push_back(std::make_shared<ConsoleObserver>());
-      const auto r = run_file(a->file, a->set, o);
-      std::cout << "run directory: " << r.directory << "\n";
-      return 0;
+      return run_interruptibly(a->file, a->set, o);
     };
   });
 

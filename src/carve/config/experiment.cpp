@@ -40,6 +40,9 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   s.file = file;
   s.overrides = overrides;
   config::experiment_table().read(r, s);
+  const YAML::Node& const_root = root;
+  s.data.dataset = config::resolve_data_paths(
+      s.data.dataset, file, config::location(file, const_root["data"]["dataset"], "data.dataset", overridden.get()) + ": data.dataset");
   // Every sweep point must be valid before anything runs.
   for (const auto& point : sweep_points(s)) {
     if (point.empty()) break;

@@ -53,6 +53,7 @@ struct DataSpec {
   std::string dir;      ///< data directory ("" = $CARVE_DATA_DIR or the checkout's data/)
   int64_t train = 0, valid = 0, test = 0;
   bool shuffle = true, stratify = false;
+  bool standardize = false;  ///< zero mean, unit variance per input, from the training split
 };
 
 /// `model:`

@@ -69,18 +69,16 @@ Range<std::string> dataset_range() {
               return fmt::format("unknown dataset '{}' (known: {}, or idx:/amat:/cifar10: paths){}", v,
                                  fmt::join(names, ", "), hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
             }
-            for (const auto& p : dataset_paths(v)) {
-              if (!std::filesystem::exists(p)) return fmt::format("no such file or directory: {}", p);
-            }
-            return std::nullopt;
+            return std::nullopt;  // paths are resolved and checked against the file (resolve_data_paths)
           }};
 }
 
 TablePtr<DataSpec> data_table() {
   auto t = std::make_shared<Table<DataSpec>>("data", "What is trained on and how it is split (docs/DATA.md).");
   t->required("dataset", &DataSpec::dataset, dataset_range(),
-              fmt::format("{}, or `idx:IMAGES[,LABELS]`, `amat:TRAIN[,TEST]`, `cifar10-bw:DIR`, `cifar10:DIR` "
-                          "(docs/DATA.md); paths must exist",
+              fmt::format("{}, or `idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]]`, `amat:TRAIN[,TEST]`, "
+                          "`cifar10-bw:DIR`, `cifar10:DIR` (docs/DATA.md); relative paths are found beside the "
+                          "experiment file (else in the working directory) and must exist",
                           [] {
                             std::string s;
                             for (const auto& n : dataset_names()) s += (s.empty() ? "`" : ", `") + n + "`";
@@ -104,6 +102,9 @@ TablePtr<DataSpec> data_table() {
          "shuffle the pool with `seed` before splitting; false keeps file order (the variations protocol: the last "
          "lines of a `_train.amat` are the validation set)");
   t->key("stratify", &DataSpec::stratify, false, any<bool>(), "keep class proportions in every split");
+  t->key("standardize", &DataSpec::standardize, false, any<bool>(),
+         "shift and scale every input to zero mean and unit variance, with the statistics of the training split "
+         "(recorded in standardization.csv) applied to every split: what Gaussian-visible RBMs expect");
   return t;
 }
 
@@ -402,6 +403,39 @@ std::shared_ptr<Table<ExperimentSpec>> make_experiment_table() {
 const Table<ExperimentSpec>& experiment_table() {
   static const auto table = make_experiment_table();
   return *table;
+}
+
+std::string resolve_data_paths(const std::string& dataset, const std::string& file, const std::string& where) {
+  const auto& names = dataset_names();
+  if (std::find(names.begin(), names.end(), dataset) != names.end()) return dataset;
+  std::string prefix;
+  for (const char* p : {"idx:", "amat:", "cifar10-bw:", "cifar10:"}) {
+    if (dataset.rfind(p, 0) == 0) {
+      prefix = p;
+      break;
+    }
+  }
+  const auto base = std::filesystem::path(file).parent_path();
+  std::string out = prefix;
+  const auto parts = dataset_paths(dataset);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::filesystem::path part(parts[i]);
+    std::string resolved;
+    if (part.is_absolute()) {
+      if (!std::filesystem::exists(part)) throw ConfigError(fmt::format("{}: no such file or directory: {}", where, parts[i]));
+      resolved = parts[i];
+    } else if (const auto beside = (base / part).lexically_normal(); std::filesystem::exists(beside)) {
+      resolved = beside.string();
+    } else if (std::filesystem::exists(part)) {
+      resolved = parts[i];  // relative to the working directory, as carve 0.1 read it
+    } else {
+      throw ConfigError(fmt::format("{}: no such file or directory: {} (tried {} beside the experiment file{})", where,
+                                    parts[i], beside.string(),
+                                    base.empty() ? "" : fmt::format(", and {} in the working directory", parts[i])));
+    }
+    out += (i ? "," : "") + resolved;
+  }
+  return out;
 }
 
 }  // namespace config

@@ -37,4 +37,20 @@ std::vector<std::vector<std::string>> load_stack(const std::string& file) {
   return layers;
 }
 
+std::string stack_yaml(const std::vector<std::vector<std::string>>& layers) {
+  if (layers.empty()) return "";
+  YAML::Emitter e;
+  e << YAML::BeginMap << YAML::Key << "stack" << YAML::Value << YAML::BeginSeq;
+  for (const auto& layer : layers) {
+    e << YAML::Flow << YAML::BeginMap;
+    for (const auto& a : layer) {
+      const auto eq = a.find('=');
+      e << YAML::Key << a.substr(0, eq) << YAML::Value << a.substr(eq + 1);
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
 }  // namespace carve

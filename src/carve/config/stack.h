@@ -17,4 +17,8 @@ namespace carve {
 /// `data.*` keys (a layer trains on the codes of the one below). ConfigError at FILE:LINE:COL.
 std::vector<std::vector<std::string>> load_stack(const std::string& file);
 
+/// The `stack:` block of `layers`, as YAML to append to a resolved configuration (a stack's
+/// config.yaml), which load_stack reads back to the same layers. "" when there are none.
+std::string stack_yaml(const std::vector<std::vector<std::string>>& layers);
+
 }  // namespace carve

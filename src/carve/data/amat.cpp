@@ -61,10 +61,10 @@ Dataset load_amat(const std::string& path) {
     if (label < 0 || label != std::floor(label)) {
       throw DataError(fmt::format("{}:{}: label {} is not a non-negative integer", path, line, label));
     }
+    // Real values are welcome (standardized inputs, say); only non-numbers are refused.
     for (int64_t c = 0; c + 1 < columns; ++c) {
-      if (row[c] < 0 || row[c] > 1) {
-        throw DataError(fmt::format("{}:{}: value {} in column {} is outside [0, 1]", path, line,
-                                    row[c], c + 1));
+      if (!std::isfinite(row[c])) {
+        throw DataError(fmt::format("{}:{}: value {} in column {} is not a finite number", path, line, row[c], c + 1));
       }
     }
     labels.push_back(static_cast<int64_t>(label));

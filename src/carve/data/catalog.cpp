@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "carve/data/amat.h"
 #include "carve/data/cifar.h"
@@ -72,7 +73,8 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
-DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg) {
+DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg,
+                           const std::function<void(const std::string&)>& notice) {
   const std::string data_dir = data_directory(data_dir_arg);
   const fs::path data(data_dir);
   if (spec == "mnist") {
@@ -99,14 +101,22 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
     const auto dir = data / "variations";
     const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
     if (!fs::exists(train) || !fs::exists(test)) {
-      std::fprintf(stderr, "carve: generating %s into %s (seed 0, once)\n", spec.c_str(), dir.c_str());
+      if (notice) notice(fmt::format("generating {} into {} (seed 0, once)", spec, dir.string()));
       generate_variation_files(spec, dir.string(), 0, default_variation_sizes(spec), data_dir);
     }
     return {spec, load_amat(train.string()), load_amat(test.string())};
   }
   if (spec.rfind("idx:", 0) == 0) {
-    const auto [images, labels] = split_pair(spec.substr(4));
-    return load_idx_source(spec, images, labels);
+    std::vector<std::string> parts;
+    std::stringstream ss(spec.substr(4));
+    for (std::string part; std::getline(ss, part, ',');) parts.push_back(part);
+    if (parts.empty() || parts.size() > 4) {
+      throw DataError(fmt::format("'{}': expected idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]]", spec));
+    }
+    parts.resize(4);
+    auto source = load_idx_source(spec, parts[0], parts[1]);
+    if (!parts[2].empty()) source.test = load_idx_source(spec, parts[2], parts[3]).train;
+    return source;
   }
   if (spec.rfind("amat:", 0) == 0) {
     const auto [train, test] = split_pair(spec.substr(5));

@@ -10,7 +10,9 @@
 //                      the generated variations (carve/data/variations.h), read from
 //                      DATA/variations/NAME_{train,test}.amat and generated there (seed 0) the
 //                      first time they are asked for
-//   idx:IMAGES[,LABELS]          IDX files a user brings (labels found by the MNIST naming)
+//   idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]]
+//                                IDX files a user brings (labels found by the MNIST naming when
+//                                left out), with a test pair of its own when given
 //   amat:TRAIN[,TEST]            .amat files a user brings
 //   cifar10-bw:DIR, cifar10:DIR  CIFAR-10 binary batches in DIR
 //   a bare path                  a .amat file, an IDX images file, or a CIFAR-10 directory
@@ -20,6 +22,7 @@
 //   carve::DatasetSource s = carve::load_dataset("fashion-mnist");
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,7 +33,10 @@ namespace carve {
 /// The named datasets, in the order the docs list them (the one list of names).
 const std::vector<std::string>& dataset_names();
 std::string data_directory(const std::string& override_dir = "");
-DatasetSource load_dataset(const std::string& spec, const std::string& data_dir = "");
+/// `notice`, when given, is told what is worth a line (a variation being generated); the
+/// library itself prints nothing.
+DatasetSource load_dataset(const std::string& spec, const std::string& data_dir = "",
+                           const std::function<void(const std::string&)>& notice = {});
 // Writes DATA/variations/NAME_{train,test}.amat; returns the source it wrote.
 DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
                                        uint64_t seed, const struct VariationSizes& sizes,

@@ -72,6 +72,19 @@ std::vector<int64_t> split_order(const torch::Tensor& labels, uint64_t seed, boo
   return order;
 }
 
+void standardize(Splits& splits) {
+  TORCH_CHECK(splits.train.size() > 0, "standardize: no training examples");
+  const auto x = splits.train.flat().to(torch::kFloat64);
+  splits.mean = x.mean(0);
+  auto sd = x.std(0, /*unbiased=*/false);
+  splits.std = torch::where(sd > 1e-8, sd, torch::ones_like(sd));
+  for (Dataset* d : {&splits.train, &splits.valid, &splits.test}) {
+    if (d->size() == 0) continue;
+    const auto z = (d->flat().to(torch::kFloat64) - splits.mean) / splits.std;
+    d->images = z.to(torch::kFloat32).reshape(d->images.sizes());
+  }
+}
+
 Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
   for (auto [name, v] : {std::pair{"train", o.train}, {"valid", o.valid}, {"test", o.test}}) {
     if (v < 0) throw UsageError(fmt::format("split size '{}' must be >= 0, got {}", name, v));

@@ -35,9 +35,16 @@ struct SplitOptions {
 
 struct Splits {
   Dataset train, valid, test;
+  /// Set by standardize(): the per-input mean and standard deviation of the training split.
+  torch::Tensor mean, std;
 };
 
 Splits make_splits(const DatasetSource& source, const SplitOptions& options);
+
+/// Shifts and scales every input of every split to zero mean and unit variance with the
+/// statistics of the training split (inputs that never vary keep a scale of 1), and records them
+/// in splits.mean / splits.std. The images are no longer in [0, 1].
+void standardize(Splits& splits);
 
 // Shuffles `indices` in place with carve's Fisher-Yates (unbiased draws from `rng`): the same
 // order on every platform. The one shuffle behind splits, epochs and fine-tuning.

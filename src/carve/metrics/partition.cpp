@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "carve/error.h"
 
 namespace carve {
 
@@ -26,7 +25,7 @@ Params params_of(const RBMImpl& rbm) {
 double exact_log_partition(const RBMImpl& rbm) {
   const int64_t hidden = rbm.options.hidden();
   if (hidden > 20) {
-    throw UsageError(fmt::format("the exact partition function enumerates 2^hidden states: {} hidden units is too many (<= 20; use AIS)", hidden));
+    TORCH_CHECK(false, fmt::format("the exact partition function enumerates 2^hidden states: {} hidden units is too many (<= 20; use AIS)", hidden));
   }
   torch::NoGradGuard no_grad;
   const auto p = params_of(rbm);
@@ -52,7 +51,7 @@ double exact_log_partition(const RBMImpl& rbm) {
 }
 
 AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs, int64_t betas) {
-  if (runs < 2 || betas < 2) throw UsageError(fmt::format("AIS needs runs >= 2 and betas >= 2, got {} and {}", runs, betas));
+  if (runs < 2 || betas < 2) TORCH_CHECK(false, fmt::format("AIS needs runs >= 2 and betas >= 2, got {} and {}", runs, betas));
   torch::NoGradGuard no_grad;
   const auto p = params_of(rbm);
   const int64_t visible = rbm.options.visible();

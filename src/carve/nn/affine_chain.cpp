@@ -2,15 +2,14 @@
 
 #include <fmt/format.h>
 
-#include "carve/error.h"
 
 namespace carve {
 
 AffineChain::AffineChain(std::vector<AffineLayer> layers) : layers_(std::move(layers)) {
-  if (layers_.empty()) throw UsageError("an encoder chain needs at least one layer");
+  if (layers_.empty()) TORCH_CHECK(false, "an encoder chain needs at least one layer");
   for (size_t l = 1; l < layers_.size(); ++l) {
     if (layers_[l].weight.size(1) != layers_[l - 1].weight.size(0)) {
-      throw UsageError(fmt::format("layer {} takes {} inputs but layer {} gives {}", l + 1,
+      TORCH_CHECK(false, fmt::format("layer {} takes {} inputs but layer {} gives {}", l + 1,
                                    layers_[l].weight.size(1), l, layers_[l - 1].weight.size(0)));
     }
   }

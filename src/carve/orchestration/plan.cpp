@@ -211,7 +211,6 @@ class Executor {
     for (const auto& t : plan_.tasks) {
       if (!t.label.empty()) notify(options_.observers, t.label);
       last = execute(t);
-      if (last.is_null()) return {base_.string(), {}};  // interrupted (tests)
       results_[t.id] = last;
     }
     return {base_.string(), last};
@@ -266,13 +265,13 @@ class Executor {
     const auto all = overrides_of(t);
     const auto layers = load_stack(t.file);
     if (options_.resume && fs::exists(dir / "summary.json")) {
-      check_finished_stack(dir.string(), load_experiment(t.file, all), stack_layer_specs(t.file, layers, all));
+      check_finished_stack(dir.string(), load_experiment(t.file, all), stack_layer_specs(t.file, layers, all), layers);
       return read_summary(dir.string());
     }
     RunOptions o = options_;
     o.out = dir.string();
     o.force = false;
-    o.resume = options_.resume && fs::exists(dir / "layer-1");
+    o.resume = options_.resume && fs::exists(dir);
     return run_stack(t.file, layers, all, o).summary;
   }
 

@@ -70,7 +70,8 @@ Plan make_plan(const std::string& file, const std::vector<std::string>& override
 
 /// Runs every task in order, reading back finished ones on `--resume`; writes RUN_DIR/plan.json
 /// the first time. The result is the last task's (the table of a suite or sweep, the summary of a
-/// single run), or an empty summary when a run was interrupted.
+/// single run). A stop request (carve/train/stop.h) ends it with Interrupted, the task it stopped
+/// in checkpointed; `--resume` continues from there.
 RunResult execute_plan(const Plan& plan, const RunOptions& options);
 
 }  // namespace carve

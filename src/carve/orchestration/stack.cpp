@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "carve/config/stack.h"
 #include "carve/config/yaml_reader.h"
 #include "carve/data/file_bytes.h"
 #include "carve/device.h"
@@ -53,8 +54,17 @@ std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std
   return specs;
 }
 
-void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers) {
-  if (fs::exists(fs::path(dir) / "config.yaml")) check_resumable(dir, base, /*finished=*/true);  // absent in carve 0.1's
+void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers,
+                          const std::vector<std::vector<std::string>>& stack) {
+  const auto config = fs::path(dir) / "config.yaml";
+  if (fs::exists(config)) {  // absent in carve 0.1's
+    check_resumable(dir, base, /*finished=*/true);
+    const auto was = load_stack(config.string());
+    if (!was.empty() && was != stack) {  // carve 0.2 wrote no stack block
+      throw UsageError(fmt::format("{}: cannot resume: the file's stack block differs from the run's config.yaml; "
+                                   "resume with the same file, or --force", dir));
+    }
+  }
   for (size_t k = 0; k < layers.size(); ++k) {
     const auto layer_dir = fs::path(dir) / fmt::format("layer-{}", k + 1);
     if (fs::exists(layer_dir / "summary.json")) check_resumable(layer_dir.string(), layers[k], /*finished=*/true);
@@ -68,11 +78,12 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   const auto device = resolve_device(options.device.empty() ? base.device : options.device);
   const auto raw = load_run_splits(base);
   const fs::path dir = prepare_group_directory(base, options);
-  if (options.resume) check_finished_stack(dir.string(), base, specs);  // before anything is written
-  if (!fs::exists(dir / "config.yaml")) data::write_text_file((dir / "config.yaml").string(), to_yaml(base));
+  if (options.resume) check_finished_stack(dir.string(), base, specs, layers);  // before anything is written
+  // The whole resolved file: the base configuration and its stack block.
+  data::write_text_file((dir / "config.yaml").string(), to_yaml(base) + stack_yaml(layers));
 
   Splits current = raw;
-  std::vector<AffineLayer> chain;
+  std::vector<AffineLayer> chain, decoder;
   nlohmann::json layer_info = nlohmann::json::array();
   for (size_t k = 0; k < specs.size(); ++k) {
     const auto layer_dir = (dir / fmt::format("layer-{}", k + 1)).string();
@@ -82,14 +93,18 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
     o.force = false;
     o.out = layer_dir;
     if (!(options.resume && fs::exists(fs::path(layer_dir) / "summary.json"))) {
-      o.resume = options.resume && fs::exists(fs::path(layer_dir) / "checkpoint.pt");
-      if (run_experiment(specs[k], o, &current).summary.is_null()) return {dir.string(), {}};  // interrupted (tests)
+      o.resume = options.resume && fs::exists(layer_dir);  // one stopped before its checkpoint starts afresh
+      run_experiment(specs[k], o, &current);
     }
     const auto run = load_run(layer_dir);  // the layer at its best epoch
     run.model->module().to(device);
     auto& encoder = run.model->encoder();
     for (const auto& l : encoder.affine_layers()) {
       chain.push_back({l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
+    }
+    // The stack decodes from the top layer down.
+    for (const auto& l : run.model->decoder_layers()) {
+      decoder.insert(decoder.begin(), {l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
     }
     layer_info.push_back({{"directory", layer_dir}, {"type", to_string(specs[k].model.type)}, {"hidden", specs[k].model.hidden}});
     if (k + 1 < specs.size()) {
@@ -99,7 +114,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   }
 
   AffineChain stack(chain);
-  save_encoder(chain, "stack", (dir / "encoder.pt").string());
+  save_encoder(chain, "stack", (dir / "encoder.pt").string(), decoder);
   const auto& eval = raw.test.size() > 0 ? raw.test : raw.valid.size() > 0 ? raw.valid : raw.train;
   const auto [fro, sat] = contraction_metrics(stack, eval.flat().to(device), base.training.saturation_threshold);
   nlohmann::json s{{"name", base.name},
@@ -110,8 +125,8 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
                    {"saturation", std::isfinite(sat) ? nlohmann::json(sat) : nlohmann::json()},
                    {"metrics_split", raw.test.size() > 0 ? "test" : raw.valid.size() > 0 ? "valid" : "train"}};
   if (base.finetune.enabled) {
-    const auto f = finetune(stack, raw, base.finetune, base.seed, device, (dir / "finetune.csv").string(),
-                            options.observers);
+    const auto f = finetune(stack, raw, base.finetune, base.seed, device,
+                            RunDirectory::open_group(dir.string(), RunDirectory::Mode::resume), options.observers);
     s["test_error"] = f.test_error;
     s["valid_error"] = f.valid_error;
     s["finetune"] = {{"mode", to_string(base.finetune.mode)}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},

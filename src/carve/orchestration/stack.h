@@ -8,9 +8,13 @@
 //
 // Layer k trains into RUN_DIR/layer-k/ on the codes p(h | x) of layer k-1 for every split (the
 // first on the data); every layer is validated before any trains. The chain of trained layers
-// is the stack's encoder: RUN_DIR/encoder.pt (TorchScript), RUN_DIR/summary.json with the
+// is the stack's encoder: RUN_DIR/encoder.pt (TorchScript, with the layers' decoders from the
+// top down as its decode method), RUN_DIR/config.yaml (the resolved file, stack block included),
+// RUN_DIR/summary.json with the
 // jacobian_fro_mean and saturation of the whole stack on the test split, and, with a finetune:
-// block, an MLP over all layers (test_error, valid_error). Layers may not set data.* keys.
+// block, an MLP over all layers (test_error, valid_error; finetune.csv, finetune.pt,
+// classifier.pt). Layers may not set data.* keys. The directory reads back as a run
+// (carve/train/run_dir.h: load_run), so `carve export`, `analyze` and `compare` take it.
 #pragma once
 
 #include <string>
@@ -26,8 +30,10 @@ namespace carve {
 std::vector<ExperimentSpec> stack_layer_specs(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                                               const std::vector<std::string>& overrides);
 // On --resume, refuses (UsageError) a stack directory made by another configuration: its own
-// config.yaml (which holds the fine-tuning) and each finished layer's, checked before anything runs.
-void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers);
+// config.yaml (the resolved file with its fine-tuning and its stack block) and each finished
+// layer's, checked before anything runs.
+void check_finished_stack(const std::string& dir, const ExperimentSpec& base, const std::vector<ExperimentSpec>& layers,
+                          const std::vector<std::vector<std::string>>& stack);
 RunResult run_stack(const std::string& file, const std::vector<std::vector<std::string>>& layers,
                     const std::vector<std::string>& overrides, const RunOptions& options);
 

@@ -11,6 +11,7 @@
 
 #include <set>
 
+#include "carve/csv.h"
 #include "carve/config/yaml_reader.h"
 #include "carve/data/file_bytes.h"
 #include "carve/orchestration/stack.h"
@@ -118,9 +119,10 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
     return x < y;
   });
   std::string md = fmt::format(
-      "# {}\n\n{} seed{} per run ({}); mean ± standard deviation over seeds. Errors in %, at the "
-      "fine-tuning epoch of lowest validation error; ‖J‖_F and SAT of the pretrained encoder on the test split.\n\n"
-      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT | paper test error |{}\n"
+      "# {}\n\n{} seed{} per run ({}); mean ± standard deviation over seeds. Errors and SAT in % (table.csv: "
+      "fractions), errors at the fine-tuning epoch of lowest validation error; ‖J‖_F and SAT of the pretrained encoder on "
+      "the test split.\n\n"
+      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT % | paper test error |{}\n"
       "|---:|---|---:|---:|---:|---:|---:|{}\n",
       name, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "),
       swept ? " chosen on valid |" : "", swept ? "---|" : "");
@@ -135,12 +137,9 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
                       show(row.valid, 100, 2), show(row.jac, 1, 2), show(row.sat, 100, 1),
                       paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–",
                       swept ? fmt::format(" {} |", row.chosen.empty() ? "–" : row.chosen) : "");
-    std::string quoted;  // one CSV field: commas kept inside quotes, quotes doubled
-    for (char c : row.chosen) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n", r + 1, row.run->name, num(row.test.mean),
-                       num(row.test.sd), num(row.valid.mean), num(row.valid.sd), num(row.jac.mean), num(row.jac.sd),
-                       num(row.sat.mean), num(row.sat.sd), num(row.ll.mean), paper >= 0 ? num(paper) : "", seeds.size(),
-                       quoted);
+    csv += csv_row({std::to_string(r + 1), row.run->name, num(row.test.mean), num(row.test.sd), num(row.valid.mean),
+                    num(row.valid.sd), num(row.jac.mean), num(row.jac.sd), num(row.sat.mean), num(row.sat.sd),
+                    num(row.ll.mean), paper >= 0 ? num(paper) : "", std::to_string(seeds.size()), row.chosen});
     table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
                      {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen}});
   }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 
+#include "carve/csv.h"
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/report/analysis.h"
@@ -39,7 +40,7 @@ std::string sweep_point_name(const std::vector<std::string>& point) {
 
 RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
   auto result = run_experiment(spec, options);
-  if (spec.analysis.enabled && !result.summary.is_null()) {
+  if (spec.analysis.enabled) {
     AnalysisOptions a;
     a.points = spec.analysis.points;
     a.radii = spec.analysis.radii;
@@ -70,7 +71,7 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
     check_resumable(dir, spec, /*finished=*/true);  // a suite's sweep may since have chosen another value
     return read_summary(dir);  // finished before the interruption
   }
-  o.resume = options.resume && fs::exists(fs::path(dir) / "checkpoint.pt");
+  o.resume = options.resume && fs::exists(dir);  // one stopped before its checkpoint starts afresh
   return run_one(spec, o).summary;
 }
 
@@ -114,18 +115,39 @@ double sweep_score(const nlohmann::json& s) {
   return std::numeric_limits<double>::infinity();
 }
 
+namespace {
+
+// "key=value" -> {key, value}.
+std::pair<std::string, std::string> assignment(const std::string& a) {
+  const auto eq = a.find('=');
+  return {a.substr(0, eq), eq == std::string::npos ? std::string() : a.substr(eq + 1)};
+}
+
+}  // namespace
+
 nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& title, const std::string& dir,
                           const Observers& observers) {
   std::stable_sort(done.begin(), done.end(),
                    [](const SweepResult& a, const SweepResult& b) { return sweep_score(a.summary) < sweep_score(b.summary); });
   const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
-  std::string csv = "rank,point,valid_reconstruction,test_reconstruction,final_reconstruction,jacobian_fro_mean,saturation,best_epoch,valid_error,test_error\n";
+  const auto percent = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f}", 100 * v.get<double>()) : std::string("-"); };
+  // One column per swept key (full path), to plot against, before the metrics.
+  std::vector<std::string> keys;
+  if (!done.empty())
+    for (const auto& a : done.front().point) keys.push_back(assignment(a).first);
+  std::vector<std::string> header{"rank", "point"};
+  header.insert(header.end(), keys.begin(), keys.end());
+  for (const char* m : {"valid_reconstruction", "test_reconstruction", "final_reconstruction", "jacobian_fro_mean",
+                        "saturation", "best_epoch", "valid_error", "test_error"})
+    header.push_back(m);
+  std::string csv = csv_row(header);
   // Fine-tuned points show the classification errors they are ranked by.
   const bool finetuned = !done.empty() && field(done.front().summary, "valid_error").is_number();
-  std::string md = fmt::format("# {}\n\nRanked by validation {} error (lower is better).\n\n"
-                               "| rank | point |{} valid rec. | test rec. | final train rec. | mean ‖J‖_F | SAT | best epoch |\n"
+  std::string md = fmt::format("# {}\n\nRanked by validation {} error (lower is better). {} in % "
+                               "(sweep.csv: fractions).\n\n"
+                               "| rank | point |{} valid rec. | test rec. | final train rec. | mean ‖J‖_F | SAT % | best epoch |\n"
                                "|---:|---|{}---:|---:|---:|---:|---:|---:|\n",
-                               title, finetuned ? "classification" : "reconstruction",
+                               title, finetuned ? "classification" : "reconstruction", finetuned ? "Errors and SAT" : "SAT",
                                finetuned ? " valid error | test error |" : "", finetuned ? "---:|---:|" : "");
   nlohmann::json table = nlohmann::json::array();
   for (size_t r = 0; r < done.size(); ++r) {
@@ -136,9 +158,15 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
     const auto sat = field(s, "best", "saturation").is_number() ? field(s, "best", "saturation") : field(s, "saturation");
     const std::vector<std::string> cells{num(field(s, "best", "valid_reconstruction")), num(field(s, "best", "test_reconstruction")),
                                          num(field(s, "final", "reconstruction")), num(jac), num(sat), num(field(s, "best_epoch"))};
-    csv += fmt::format("{},{},{},{},{}\n", r + 1, name, fmt::join(cells, ","), num(field(s, "valid_error")), num(field(s, "test_error")));
-    const std::string errors = finetuned ? fmt::format(" {} | {} |", num(field(s, "valid_error")), num(field(s, "test_error"))) : "";
-    md += fmt::format("| {} | {} |{} {} |\n", r + 1, name, errors, fmt::join(cells, " | "));
+    const std::vector<std::string> shown{cells[0], cells[1], cells[2], cells[3], percent(sat), cells[5]};
+    std::vector<std::string> row{std::to_string(r + 1), name};
+    for (const auto& a : done[r].point) row.push_back(assignment(a).second);
+    row.insert(row.end(), cells.begin(), cells.end());
+    row.push_back(num(field(s, "valid_error")));
+    row.push_back(num(field(s, "test_error")));
+    csv += csv_row(row);
+    const std::string errors = finetuned ? fmt::format(" {} | {} |", percent(field(s, "valid_error")), percent(field(s, "test_error"))) : "";
+    md += fmt::format("| {} | {} |{} {} |\n", r + 1, name, errors, fmt::join(shown, " | "));
     table.push_back({{"rank", r + 1}, {"point", name}, {"summary", s}});
   }
   data::write_text_file((fs::path(dir) / "sweep.csv").string(), csv);

@@ -37,8 +37,9 @@ std::string prepare_group_directory(const ExperimentSpec& spec, const RunOptions
 nlohmann::json read_summary(const std::string& dir);
 
 // One point of a sweep or suite, run into `dir` (with its analysis when the spec asks). With
-// --resume, a point that finished is not run again (its summary is read back) and one that was
-// interrupted continues from its checkpoint. Returns the summary, null if interrupted (tests).
+// --resume, a point that finished is not run again (its summary is read back), one that was
+// interrupted continues from its checkpoint, and one stopped before its first checkpoint starts
+// afresh. Returns the summary; throws Interrupted on a stop request.
 nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, const std::string& dir);
 
 // One point of a sweep that ran: its overrides and its summary.

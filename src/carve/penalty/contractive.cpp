@@ -81,7 +81,7 @@ struct SingleLayerPenalty : public torch::autograd::Function<SingleLayerPenalty>
 torch::Tensor contractive_analytic(const std::vector<AffineLayer>& layers,
                                    const std::vector<torch::Tensor>& outputs) {
   if (layers.empty()) {
-    throw UsageError(
+    TORCH_CHECK(false, 
         "the analytic contractive penalty needs an encoder made of Linear + elementwise layers; "
         "use method exact or stochastic");
   }
@@ -188,10 +188,10 @@ PenaltyValue contractive_stochastic(const EncoderPass& pass, int64_t projections
 
 ContractivePenalty::ContractivePenalty(ContractiveOptions options) : options_(options) {
   if (options_.projections() < 1) {
-    throw UsageError(fmt::format("projections must be at least 1, got {}", options_.projections()));
+    TORCH_CHECK(false, fmt::format("projections must be at least 1, got {}", options_.projections()));
   }
   if (options_.chunk_bytes() < 1) {
-    throw UsageError(fmt::format("chunk_bytes must be positive, got {}", options_.chunk_bytes()));
+    TORCH_CHECK(false, fmt::format("chunk_bytes must be positive, got {}", options_.chunk_bytes()));
   }
 }
 

@@ -2,17 +2,16 @@
 
 #include <fmt/format.h>
 
-#include "carve/error.h"
 
 namespace carve {
 
 torch::Tensor higher_order_penalty(Encoder& encoder, const torch::Tensor& x,
                                    const HigherOrderOptions& options, const EncoderPass* pass) {
   if (options.sigma() < 0) {
-    throw UsageError(fmt::format("higher-order sigma must be >= 0, got {}", options.sigma()));
+    TORCH_CHECK(false, fmt::format("higher-order sigma must be >= 0, got {}", options.sigma()));
   }
   if (options.corruptions() < 1) {
-    throw UsageError(
+    TORCH_CHECK(false, 
         fmt::format("higher-order corruptions must be >= 1, got {}", options.corruptions()));
   }
   const auto corrupt = [&] { return x + options.sigma() * torch::randn_like(x); };
@@ -35,12 +34,12 @@ torch::Tensor higher_order_penalty(Encoder& encoder, const torch::Tensor& x,
     return total / static_cast<double>(options.corruptions());
   }
   if (options.method() != ContractiveMethod::analytic) {
-    throw UsageError("the higher-order penalty needs Jacobians: method analytic or exact");
+    TORCH_CHECK(false, "the higher-order penalty needs Jacobians: method analytic or exact");
   }
 
   const auto layers = encoder.affine_layers();
   if (layers.empty()) {
-    throw UsageError(
+    TORCH_CHECK(false, 
         "the analytic higher-order penalty needs Linear + elementwise layers; use method exact");
   }
   const auto outputs0 = pass ? pass->outputs : encoder.encode_layers(x);

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "carve/csv.h"
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/metrics/geometry.h"
@@ -146,9 +148,21 @@ void write_pictures(const fs::path& out, Pretrainable& model, const AffineLayer&
 
 }
 
+using Table = std::vector<std::pair<std::string, std::vector<double>>>;
+
+// The per-epoch metrics of a run (one table, label "") or of a stack (one per layer).
+std::vector<std::pair<std::string, Table>> training_tables(const LoadedRun& run) {
+  std::vector<std::pair<std::string, Table>> tables;
+  const auto files = run.metrics_files();
+  for (size_t k = 0; k < files.size(); ++k) {
+    tables.push_back({run.stack_layers > 0 ? fmt::format("layer {}", k + 1) : std::string(), read_csv(files[k])});
+  }
+  return tables;
+}
+
 json analysis_figures(const fs::path& out, const std::string& name, const std::string& eval_name, int64_t points,
                       const ContractionCurve& curve, const Spectrum& spectrum, const Histogram& hist,
-                      const std::vector<std::pair<std::string, std::vector<double>>>& metrics) {
+                      const std::vector<std::pair<std::string, Table>>& training) {
   int64_t total = 0;
   for (auto c : hist.counts) total += c;
   json figures = json::array();
@@ -174,24 +188,46 @@ json analysis_figures(const fs::path& out, const std::string& name, const std::s
     figures.push_back(figure(out / "activations.png", "Hidden activations", "activation h", "fraction of activations",
                              json::array({series(name, lo, frac)}), false, false, "bars"));
   }
-  const auto& epoch = column(metrics, "epoch");
-  figures.push_back(figure(out / "training-loss.png", "Training curves", "epoch", "per-example loss",
-                           json::array({series("training loss", epoch, column(metrics, "loss")),
-                                        series("training reconstruction", epoch, column(metrics, "reconstruction")),
-                                        series("validation reconstruction", epoch, column(metrics, "valid_reconstruction"))})));
-  figures.push_back(figure(out / "training-jacobian.png", "Mean Jacobian norm during training", "epoch",
-                           "mean ||J_f(x)||_F", json::array({series(name, epoch, column(metrics, "jacobian_fro"))})));
-  figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
-                           "fraction of saturated hidden units", json::array({series(name, epoch, column(metrics, "saturation"))})));
-  for (const auto& [n, v] : metrics) {
-    // RBMs with binary visible units monitor their pseudo-log-likelihood (run directories of
-    // carve 0.1 have no such column).
-    if (n == "pseudo_log_likelihood" && std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); })) {
-      figures.push_back(figure(out / "training-pseudo-likelihood.png", "Validation pseudo-log-likelihood", "epoch",
-                               "pseudo-log-likelihood (nats)", json::array({series(name, epoch, v)})));
+  json loss = json::array(), jac = json::array(), sat = json::array(), pll = json::array();
+  for (const auto& [label, metrics] : training) {
+    const std::string prefix = label.empty() ? "" : label + ": ";
+    const auto& epoch = column(metrics, "epoch");
+    loss.push_back(series(prefix + "training loss", epoch, column(metrics, "loss")));
+    loss.push_back(series(prefix + "training reconstruction", epoch, column(metrics, "reconstruction")));
+    loss.push_back(series(prefix + "validation reconstruction", epoch, column(metrics, "valid_reconstruction")));
+    jac.push_back(series(label.empty() ? name : label, epoch, column(metrics, "jacobian_fro")));
+    sat.push_back(series(label.empty() ? name : label, epoch, column(metrics, "saturation")));
+    for (const auto& [n, v] : metrics) {
+      // RBMs with binary visible units monitor their pseudo-log-likelihood (run directories of
+      // carve 0.1 have no such column).
+      if (n == "pseudo_log_likelihood" && std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); })) {
+        pll.push_back(series(label.empty() ? name : label, epoch, v));
+      }
     }
   }
+  figures.push_back(figure(out / "training-loss.png", "Training curves", "epoch", "per-example loss", loss));
+  figures.push_back(figure(out / "training-jacobian.png", "Mean Jacobian norm during training", "epoch",
+                           "mean ||J_f(x)||_F", jac));
+  figures.push_back(figure(out / "training-saturation.png", "Saturation during training", "epoch",
+                           "fraction of saturated hidden units", sat));
+  if (!pll.empty()) {
+    figures.push_back(figure(out / "training-pseudo-likelihood.png", "Validation pseudo-log-likelihood", "epoch",
+                             "pseudo-log-likelihood (nats)", pll));
+  }
   return figures;
+}
+
+// A summary value for a Markdown table: five significant digits; saturation and errors (fractions
+// in summary.json) in %, as every Markdown table of carve shows them.
+bool in_percent(const std::string& key) {
+  return key.find("saturation") != std::string::npos || key.size() > 6 && key.compare(key.size() - 6, 6, "_error") == 0;
+}
+std::string shown(const json& v, const std::string& key = "") {
+  if (v.is_number_integer()) return v.dump();
+  if (v.is_number() && in_percent(key)) return fmt::format("{:.4g}%", 100 * v.get<double>());
+  if (v.is_number()) return fmt::format("{:.5g}", v.get<double>());
+  if (v.is_string()) return v.get<std::string>();
+  return v.is_null() ? "–" : v.dump();
 }
 
 // report.md: readable on its own, pictures beside their captions.
@@ -201,27 +237,42 @@ std::string report_markdown(const LoadedRun& run, const std::string& name, const
   auto& encoder = run.model->encoder();
   const auto code_layer = encoder.affine_layers().front();
   const int64_t inputs = encoder.input_size(), hidden = encoder.code_size();
-  std::string md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name,
-                               run.spec.file, run.spec.data.dataset, to_string(run.spec.model.type), inputs, hidden,
-                               to_string(code_layer.activation),
-                               run.spec.model.type == ModelType::rbm ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
-  const auto& g = run.spec.regularizers;
-  std::vector<std::string> regs;
-  if (g.weight_decay.weight > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay.weight));
-  if (g.contractive.weight > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive.weight, to_string(g.contractive.method)));
-  if (g.higher_order.weight > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order.weight, g.higher_order.sigma));
-  if (g.sparsity.weight > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity.weight, to_string(g.sparsity.kind)));
-  if (run.spec.corruption.type != CorruptionType::none) regs.push_back(fmt::format("{} corruption {}", to_string(run.spec.corruption.type), run.spec.corruption.level));
-  md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
-  md += "\n\n## Summary\n\n| metric | value |\n|---|---:|\n";
+  std::string md;
+  if (run.stack_layers > 0) {
+    std::vector<std::string> sizes{std::to_string(inputs)};
+    for (const auto& l : encoder.affine_layers()) sizes.push_back(std::to_string(l.weight.size(0)));
+    md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · a stack of {} layers, {} {} units (each layer's configuration "
+                     "in layer-k/config.yaml)",
+                     name, run.spec.file, run.spec.data.dataset, run.stack_layers, fmt::join(sizes, " → "),
+                     to_string(encoder.affine_layers().back().activation));
+  } else {
+    md = fmt::format("# Run {}\n\n`{}` · dataset `{}` · {} {} → {} {} units{} · ", name, run.spec.file,
+                     run.spec.data.dataset, to_string(run.spec.model.type), inputs, hidden, to_string(code_layer.activation),
+                     run.spec.model.type == ModelType::rbm ? "" : run.spec.model.tied ? ", tied weights" : ", untied weights");
+    const auto& g = run.spec.regularizers;
+    std::vector<std::string> regs;
+    if (g.weight_decay.weight > 0) regs.push_back(fmt::format("weight decay {}", g.weight_decay.weight));
+    if (g.contractive.weight > 0) regs.push_back(fmt::format("contractive {} ({})", g.contractive.weight, to_string(g.contractive.method)));
+    if (g.higher_order.weight > 0) regs.push_back(fmt::format("higher-order {} (σ {})", g.higher_order.weight, g.higher_order.sigma));
+    if (g.sparsity.weight > 0) regs.push_back(fmt::format("sparsity {} ({})", g.sparsity.weight, to_string(g.sparsity.kind)));
+    if (run.spec.corruption.type != CorruptionType::none) regs.push_back(fmt::format("{} corruption {}", to_string(run.spec.corruption.type), run.spec.corruption.level));
+    md += regs.empty() ? "no regularizer" : fmt::format("{}", fmt::join(regs, ", "));
+  }
+  md += "\n\n## Summary\n\nSaturation and errors in % (summary.json holds them as fractions).\n\n| metric | value |\n|---|---:|\n";
+  if (summary_json.is_object() && summary_json.contains("best")) {
+    for (const auto& [k, v] : summary_json["best"].items()) md += fmt::format("| best {} | {} |\n", k, shown(v, k));
+    md += fmt::format("| best epoch | {} of {} |\n", shown(summary_json["best_epoch"]), shown(summary_json["epochs_run"]));
+  }
   if (summary_json.is_object()) {
-    for (const auto& [k, v] : summary_json["best"].items()) md += fmt::format("| best {} | {} |\n", k, v.dump());
-    md += fmt::format("| best epoch | {} of {} |\n", summary_json["best_epoch"].dump(), summary_json["epochs_run"].dump());
+    for (const char* k : {"jacobian_fro_mean", "saturation", "test_error", "valid_error"}) {
+      if (summary_json.contains(k)) md += fmt::format("| {} ({} split) | {} |\n", k, shown(summary_json.value("metrics_split", json("test"))), shown(summary_json[k], k));
+    }
   }
   md += fmt::format("| singular values above 1% of the largest (mean over {} points) | {:.1f} |\n", points, spectrum.mean_count_above);
   md += fmt::format("| contraction ratio at r = {} / r = {} | {:.4g} / {:.4g} |\n", curve.radii.front(), curve.radii.back(),
                     curve.ratio.back().front(), curve.ratio.back().back());
-  md += "\nPer-epoch numbers: [metrics.csv](metrics.csv); configuration: [config.yaml](config.yaml).\n\n";
+  md += run.stack_layers > 0 ? "\nPer-epoch numbers: layer-k/metrics.csv; configuration: [config.yaml](config.yaml).\n\n"
+                             : "\nPer-epoch numbers: [metrics.csv](metrics.csv); configuration: [config.yaml](config.yaml).\n\n";
   md += "## Contraction\n\nMean ratio of distances in feature space and input space between a " + eval_name +
         " point x0 and a point x1 drawn on the sphere of radius r around it ([csv](analysis/contraction.csv)). "
         "A contractive encoder keeps the ratio low at small radii.\n\n![contraction](analysis/contraction.png)\n\n";
@@ -268,8 +319,7 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
   // Filters and reconstructions.
   write_pictures(out, *run.model, code_layer, x, inputs, hidden);
 
-  const auto figures = analysis_figures(out, name, eval_name, x.size(0), curve, spectrum, hist,
-                                       read_csv(fs::path(run_dir) / "metrics.csv"));
+  const auto figures = analysis_figures(out, name, eval_name, x.size(0), curve, spectrum, hist, training_tables(run));
   plot(figures, out, o);
 
   json summary_json;
@@ -294,9 +344,14 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
   const fs::path out(out_dir);
   fs::create_directories(out);
   json contraction = json::array(), spectrum = json::array(), valid = json::array(), jac = json::array();
-  std::string md = "# Comparison\n\n| run | best valid rec. | test rec. | mean ‖J‖_F | SAT | σ above 1% | ratio at smallest r |\n"
-                   "|---|---:|---:|---:|---:|---:|---:|\n";
-  std::string csv = "run,valid_reconstruction,test_reconstruction,jacobian_fro_mean,saturation,singular_values_above_1pct,contraction_at_smallest_radius\n";
+  std::string md = "# Comparison\n\nSAT in % (compare.csv: a fraction); the contraction ratio is at each run's smallest "
+                   "analyzed radius r.\n\n"
+                   "| run | best valid rec. | test rec. | mean ‖J‖_F | SAT % | σ above 1% | ratio at smallest r | r | points |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::string csv = csv_row({"run", "valid_reconstruction", "test_reconstruction", "jacobian_fro_mean", "saturation",
+                             "singular_values_above_1pct", "contraction_at_smallest_radius", "smallest_radius", "points"});
+  std::vector<std::string> settings;  // "label (r = .., N points)", to tell when they differ
+  std::set<std::pair<double, int64_t>> distinct;
   for (const auto& dir : run_dirs) {
     const auto label = run_label(dir);
     const fs::path a = fs::path(dir) / "analysis" / "analysis.json";
@@ -310,22 +365,44 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
     contraction.push_back(series(label, column(c, "radius"), c.back().second));
     const auto s = read_csv(fs::path(dir) / "analysis" / "spectrum.csv");
     spectrum.push_back(series(label, column(s, "index"), column(s, "mean")));
-    const auto m = read_csv(fs::path(dir) / "metrics.csv");
-    valid.push_back(series(label, column(m, "epoch"), column(m, "valid_reconstruction")));
-    jac.push_back(series(label, column(m, "epoch"), column(m, "jacobian_fro")));
+    // A stack's training curves are its layers': the top layer's are shown.
+    fs::path metrics = fs::path(dir) / "metrics.csv";
+    std::string curve_label = label;
+    for (int k = 1; !fs::exists(metrics) && fs::exists(fs::path(dir) / fmt::format("layer-{}", k)); ++k) {
+      if (!fs::exists(fs::path(dir) / fmt::format("layer-{}", k + 1))) {
+        metrics = fs::path(dir) / fmt::format("layer-{}", k) / "metrics.csv";
+        curve_label = fmt::format("{} (top layer {})", label, k);
+      }
+    }
+    const auto m = read_csv(metrics);
+    valid.push_back(series(curve_label, column(m, "epoch"), column(m, "valid_reconstruction")));
+    jac.push_back(series(curve_label, column(m, "epoch"), column(m, "jacobian_fro")));
     json summary;
     if (fs::exists(fs::path(dir) / "summary.json")) std::ifstream(fs::path(dir) / "summary.json") >> summary;
     const auto get = [&](const char* k) {
-      return summary.is_object() && summary["best"].contains(k) && summary["best"][k].is_number()
-                 ? fmt::format("{:.4g}", summary["best"][k].get<double>()) : std::string("-");
+      if (!summary.is_object()) return std::string("-");
+      const auto& v = summary.contains("best") && summary["best"].contains(k) ? summary["best"][k] : summary.value(k, json());
+      return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("-");
     };
     const double first_ratio = analysis["contraction_ratio"].back()[0].get<double>();
-    md += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.4g} |\n", label, get("valid_reconstruction"),
-                      get("test_reconstruction"), get("jacobian_fro_mean"), get("saturation"),
-                      analysis["singular_values_above_1pct"].get<double>(), first_ratio);
-    csv += fmt::format("{},{},{},{},{},{},{}\n", label, get("valid_reconstruction"), get("test_reconstruction"),
-                       get("jacobian_fro_mean"), get("saturation"), analysis["singular_values_above_1pct"].get<double>(),
-                       first_ratio);
+    const double radius = analysis["radii"].front().get<double>();
+    const int64_t points = analysis["points"].get<int64_t>();
+    distinct.insert({radius, points});
+    settings.push_back(fmt::format("{} (r = {}, {} points)", label, radius, points));
+    const auto sat = get("saturation");
+    md += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.4g} | {} | {} |\n", label, get("valid_reconstruction"),
+                      get("test_reconstruction"), get("jacobian_fro_mean"),
+                      sat == "-" ? sat : fmt::format("{:.1f}", 100 * std::stod(sat)),
+                      analysis["singular_values_above_1pct"].get<double>(), first_ratio, radius, points);
+    csv += csv_row({label, get("valid_reconstruction"), get("test_reconstruction"), get("jacobian_fro_mean"),
+                    get("saturation"), fmt::format("{}", analysis["singular_values_above_1pct"].get<double>()),
+                    fmt::format("{:.9g}", first_ratio), fmt::format("{}", radius), std::to_string(points)});
+  }
+  if (distinct.size() > 1) {
+    md += fmt::format("\n**Not comparable as they stand:** the runs were analyzed at different radii or points ({}). "
+                      "Their contraction ratios and spectra are not measured alike; analyze them again with the same "
+                      "`--radii` and `--points` (`carve analyze RUN_DIR --radii ... --points ...`).\n",
+                      fmt::join(settings, "; "));
   }
   json figures = json::array();
   figures.push_back(figure(out / "contraction.png", "Contraction ratio", "radius r of the sphere around x0",

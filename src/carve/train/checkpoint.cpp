@@ -40,14 +40,6 @@ T get(const std::vector<uint8_t>& in, size_t at) {
   return value;
 }
 
-torch::Tensor text_tensor(const std::string& text) {
-  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, torch::kUInt8).clone();
-}
-std::string tensor_text(const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
-}
-
 at::Generator generator(const c10::Device& device) {
   return device.is_cpu() ? at::detail::getDefaultCPUGenerator() : at::globalContext().defaultGenerator(device);
 }
@@ -90,7 +82,6 @@ std::string serialize(const Checkpoint& c, Pretrainable& model, torch::optim::Op
   optimizer.save(opt_out);
   out.write("model", model_out);
   out.write("optimizer", opt_out);
-  write_generators(out);
   out.write("position", torch::tensor({c.epoch, c.step, c.best_epoch, c.bad_epochs}, torch::kInt64));
   out.write("best_valid", torch::tensor(c.best_valid, torch::kFloat64));
   if (c.step > 0) out.write("running_sums", c.running_sums.cpu());
@@ -99,17 +90,7 @@ std::string serialize(const Checkpoint& c, Pretrainable& model, torch::optim::Op
   out.write("columns", text_tensor(columns));
   out.write("history", c.history.defined() ? c.history : torch::empty({0, 0}, torch::kFloat64));
   for (size_t i = 0; i < c.best_params.size(); ++i) out.write("best_" + std::to_string(i), c.best_params[i].cpu());
-  out.write("finetune", text_tensor(c.finetune.dump()));
-  std::string payload;
-  out.save_to([&payload](const void* data, size_t size) {
-    payload.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  std::string file(kMagic, sizeof(kMagic));
-  put<uint32_t>(file, Checkpoint::kVersion);
-  put<uint64_t>(file, payload.size());
-  put<uint64_t>(file, fnv1a(payload.data(), payload.size()));
-  return file + payload;
+  return seal_archive(out);
 }
 
 // The archive of a checkpoint file, its checksum verified; `version` is set from the header.
@@ -182,7 +163,6 @@ Checkpoint read_rest(torch::serialize::InputArchive& in, uint32_t version, size_
     if (c.step > 0) c.running_sums = read_tensor(in, "running_sums");
     c.columns = split_lines(tensor_text(read_tensor(in, "columns")));
     c.history = read_tensor(in, "history");
-    c.finetune = nlohmann::json::parse(tensor_text(read_tensor(in, "finetune")));
   }
   c.best_valid = read_tensor(in, "best_valid").item<double>();
   for (size_t i = 0; i < params; ++i) {
@@ -193,6 +173,40 @@ Checkpoint read_rest(torch::serialize::InputArchive& in, uint32_t version, size_
 }
 
 }  // namespace
+
+torch::Tensor text_tensor(const std::string& text) {
+  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, torch::kUInt8).clone();
+}
+
+std::string tensor_text(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+uint64_t fingerprint(const std::vector<torch::Tensor>& tensors) {
+  std::string bytes;
+  for (const auto& t : tensors) {
+    const auto c = t.detach().cpu().contiguous();
+    bytes.append(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()) * c.element_size());
+  }
+  return fnv1a(bytes.data(), bytes.size());
+}
+
+std::string seal_archive(torch::serialize::OutputArchive& archive) {
+  write_generators(archive);
+  std::string payload;
+  archive.save_to([&payload](const void* data, size_t size) {
+    payload.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  std::string file(kMagic, sizeof(kMagic));
+  put<uint32_t>(file, Checkpoint::kVersion);
+  put<uint64_t>(file, payload.size());
+  put<uint64_t>(file, fnv1a(payload.data(), payload.size()));
+  return file + payload;
+}
+
+void restore_generators(torch::serialize::InputArchive& archive) { read_generators(archive, "cpu_generator"); }
 
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer) {

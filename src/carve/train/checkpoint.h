@@ -12,8 +12,10 @@
 /// at::globalContext().defaultGenerator, so CPU-only builds need no CUDA headers), the position in
 /// training (completed epochs, and the batch reached in the next epoch with its running sums, so
 /// that a run can stop mid-epoch and resume bit-identically), early-stopping state, the history
-/// of metrics.csv with its column names, the best weights, and the fine-tuning state. The
-/// checksum is verified before anything is loaded. Version 1 files (carve 0.1: a bare archive)
+/// of metrics.csv with its column names, and the best weights. The checksum is verified before
+/// anything is loaded. Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same
+/// container (seal_archive / load_checkpoint_archive), so that the pretraining checkpoint stays
+/// as pretraining left it. Version 1 files (carve 0.1: a bare archive)
 /// still load; a damaged or newer file is refused with one line naming it.
 #pragma once
 
@@ -44,7 +46,6 @@ struct Checkpoint {
   std::vector<std::string> columns;      ///< of `history`, as metrics.csv names them
   torch::Tensor history;                 ///< [epochs, columns] float64
   std::vector<torch::Tensor> best_params;  ///< the parameters at the best epoch (empty: none yet)
-  nlohmann::json finetune = nlohmann::json::object();  ///< fine-tuning state, once it has started
 };
 
 /// Writes RUN_DIR/checkpoint.pt atomically, with the default generators' current states.
@@ -60,6 +61,18 @@ Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::
 /// alone. The file is read and verified once.
 std::pair<std::unique_ptr<Pretrainable>, Checkpoint> load_checkpoint_model(
     const std::string& path, const std::function<std::unique_ptr<Pretrainable>(int64_t inputs)>& make);
+
+/// A LibTorch archive in carve's checkpoint container (header, version, size, checksum), ready
+/// to be written with RunDirectory::write. The archive gets the current generators' states.
+std::string seal_archive(torch::serialize::OutputArchive& archive);
+/// Restores the generators' states that seal_archive wrote.
+void restore_generators(torch::serialize::InputArchive& archive);
+
+/// Text in an archive, as a uint8 tensor, and back.
+torch::Tensor text_tensor(const std::string& text);
+std::string tensor_text(const torch::Tensor& t);
+/// A 64-bit FNV-1a hash of the tensors' values (moved to the CPU): tells whether a model changed.
+uint64_t fingerprint(const std::vector<torch::Tensor>& tensors);
 
 /// The checkpoint's LibTorch archive, its checksum verified (for tools and tests that read fields
 /// by name: "model", "optimizer", "position", "history", "best_<i>", ...). Returns the version.

@@ -2,13 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "carve/error.h"
 
 namespace carve {
 
 ContrastiveDivergence::ContrastiveDivergence(CDOptions options) : options_(options) {
-  if (options_.k() < 1) throw UsageError(fmt::format("CD needs k >= 1, got {}", options_.k()));
-  if (options_.chains() < 0) throw UsageError(fmt::format("chains must be >= 0, got {}", options_.chains()));
+  if (options_.k() < 1) TORCH_CHECK(false, fmt::format("CD needs k >= 1, got {}", options_.k()));
+  if (options_.chains() < 0) TORCH_CHECK(false, fmt::format("chains must be >= 0, got {}", options_.chains()));
 }
 
 torch::Tensor ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {

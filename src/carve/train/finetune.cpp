@@ -1,15 +1,17 @@
 #include "carve/train/finetune.h"
 
-#include "carve/train/optimizer.h"
-
 #include <fmt/format.h>
 
 #include <chrono>
+#include <limits>
 #include <numeric>
 #include <random>
+#include <sstream>
 
-#include "carve/data/file_bytes.h"
-#include "carve/error.h"
+#include "carve/export/torchscript.h"
+#include "carve/train/checkpoint.h"
+#include "carve/train/optimizer.h"
+#include "carve/train/stop.h"
 
 namespace carve {
 
@@ -24,14 +26,16 @@ struct Mlp {
     for (const auto& l : hidden) h = activate(l.activation, torch::nn::functional::linear(h, l.weight, l.bias));
     return torch::nn::functional::linear(h, out_w, out_b);
   }
-  std::vector<torch::Tensor> parameters(bool train_hidden) const {
+  std::vector<torch::Tensor> all() const {
     std::vector<torch::Tensor> p;
-    if (train_hidden) {
-      for (const auto& l : hidden) p.push_back(l.weight), p.push_back(l.bias);
-    }
+    for (const auto& l : hidden) p.push_back(l.weight), p.push_back(l.bias);
     p.push_back(out_w);
     p.push_back(out_b);
     return p;
+  }
+  std::vector<torch::Tensor> trained(bool train_hidden) const {
+    auto p = all();
+    return train_hidden ? p : std::vector<torch::Tensor>{out_w, out_b};
   }
 };
 
@@ -46,72 +50,237 @@ double error_rate(const Mlp& mlp, const torch::Tensor& x, const torch::Tensor& y
   return static_cast<double>(wrong) / static_cast<double>(x.size(0));
 }
 
+struct Labeled {
+  torch::Tensor x, y;
+};
+Labeled on_device(const Dataset& d, int64_t inputs, const torch::Device& device) {
+  if (d.size() == 0) return {torch::empty({0, inputs}, torch::kFloat32).to(device), torch::empty({0}, torch::kInt64).to(device)};
+  return {d.flat().to(device), d.labels.to(device)};
+}
+
+// Fine-tuning's own position, beside the network and optimizer in finetune.pt.
+struct State {
+  uint64_t pretrained = 0;  // fingerprint of the encoder it started from
+  int64_t epoch = 0;        // epochs completed
+  int64_t step = 0;         // batches done in epoch `epoch` (0: at an epoch boundary)
+  double loss_sum = 0;      // of those batches
+  std::string order_rng;    // the order generator at the start of epoch `epoch`
+  double best_valid = std::numeric_limits<double>::infinity();
+  int64_t bad = 0;
+  bool stopped_early = false;
+  FinetuneResult result;
+  std::string csv = "epoch,train_loss,train_error,valid_error,test_error,seconds\n";
+  std::vector<torch::Tensor> best;  // every MLP tensor at the best validation epoch
+};
+
+std::string rng_text(const std::mt19937_64& rng) {
+  std::ostringstream out;
+  out << rng;
+  return out.str();
+}
+
+class Finetuner {
+ public:
+  Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
+            const torch::Device& device, const RunDirectory& dir, const Observers& observers);
+  FinetuneResult run();
+
+ private:
+  void train_epoch();
+  void save() const;
+  bool load();
+  [[noreturn]] void stop(int signal, const std::string& where) const;
+
+  const FinetuneSpec& spec_;
+  const torch::Device device_;
+  const RunDirectory& dir_;
+  const Observers& observers_;
+  Labeled train_, valid_, test_;
+  Mlp mlp_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::mt19937_64 rng_;
+  State state_;
+};
+
+Finetuner::Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
+                     const torch::Device& device, const RunDirectory& dir, const Observers& observers)
+    : spec_(spec), device_(device), dir_(dir), observers_(observers), rng_(seed ^ 0x9e3779b97f4a7c15ULL) {
+  const auto layers = pretrained.affine_layers();
+  TORCH_CHECK(!layers.empty(), "fine-tuning needs an encoder made of Linear + elementwise layers");
+  const int64_t inputs = layers.front().weight.size(1);
+  train_ = on_device(splits.train, inputs, device);
+  valid_ = on_device(splits.valid, inputs, device);
+  test_ = on_device(splits.test, inputs, device);
+  int64_t classes = train_.y.max().item<int64_t>() + 1;
+  for (const auto* y : {&valid_.y, &test_.y})
+    if (y->numel() > 0) classes = std::max(classes, y->max().item<int64_t>() + 1);
+
+  const bool train_hidden = spec.mode == FinetuneMode::mlp;
+  std::vector<torch::Tensor> encoder_tensors;
+  for (const auto& l : layers) {
+    mlp_.hidden.push_back({l.weight.detach().clone().requires_grad_(train_hidden),
+                           l.bias.detach().clone().requires_grad_(train_hidden), l.activation});
+    encoder_tensors.push_back(l.weight), encoder_tensors.push_back(l.bias);
+  }
+  const auto opts = train_.x.options();
+  mlp_.out_w = torch::zeros({classes, layers.back().weight.size(0)}, opts).requires_grad_(true);
+  mlp_.out_b = torch::zeros({classes}, opts).requires_grad_(true);
+  params_ = mlp_.trained(train_hidden);
+  optimizer_ = make_optimizer(spec.optimizer, params_);
+  state_.pretrained = fingerprint(encoder_tensors);
+  state_.result.classes = classes;
+  state_.order_rng = rng_text(rng_);
+}
+
+void Finetuner::save() const {
+  torch::serialize::OutputArchive out, opt_out;
+  const auto tensors = mlp_.all();
+  for (size_t i = 0; i < tensors.size(); ++i) out.write(fmt::format("mlp_{}", i), tensors[i].detach().cpu());
+  for (size_t i = 0; i < state_.best.size(); ++i) out.write(fmt::format("best_{}", i), state_.best[i].cpu());
+  optimizer_->save(opt_out);
+  out.write("optimizer", opt_out);
+  const auto& r = state_.result;
+  out.write("position", torch::tensor({static_cast<int64_t>(state_.pretrained), state_.epoch, state_.step, state_.bad,
+                                       int64_t{state_.stopped_early}, r.best_epoch, r.epochs_run, r.classes},
+                                      torch::kInt64));
+  out.write("values", torch::tensor({state_.loss_sum, state_.best_valid, r.train_error, r.valid_error, r.test_error},
+                                    torch::kFloat64));
+  out.write("order_rng", text_tensor(state_.order_rng));
+  out.write("csv", text_tensor(state_.csv));
+  dir_.write("finetune.pt", seal_archive(out));
+}
+
+// Continues from finetune.pt when it belongs to this encoder; false to start afresh.
+bool Finetuner::load() {
+  if (!dir_.has("finetune.pt")) return false;
+  torch::serialize::InputArchive in, opt_in;
+  load_checkpoint_archive(dir_.file("finetune.pt"), in);
+  torch::Tensor position, values, text;
+  in.read("position", position);
+  if (static_cast<uint64_t>(position[0].item<int64_t>()) != state_.pretrained) {
+    notify(observers_, fmt::format("{}: the encoder changed since finetune.pt: fine-tuning afresh", dir_.path().string()));
+    return false;
+  }
+  {
+    torch::NoGradGuard no_grad;
+    auto tensors = mlp_.all();
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      torch::Tensor t;
+      in.read(fmt::format("mlp_{}", i), t);
+      tensors[i].copy_(t);
+    }
+  }
+  for (size_t i = 0;; ++i) {
+    torch::Tensor t;
+    if (!in.try_read(fmt::format("best_{}", i), t)) break;
+    state_.best.push_back(t.to(device_));
+  }
+  in.read("optimizer", opt_in);
+  optimizer_->load(opt_in);
+  restore_generators(in);
+  const auto p = position.accessor<int64_t, 1>();
+  state_.epoch = p[1], state_.step = p[2], state_.bad = p[3], state_.stopped_early = p[4] != 0;
+  auto& r = state_.result;
+  r.best_epoch = p[5], r.epochs_run = p[6], r.classes = p[7];
+  in.read("values", values);
+  const auto v = values.accessor<double, 1>();
+  state_.loss_sum = v[0], state_.best_valid = v[1], r.train_error = v[2], r.valid_error = v[3], r.test_error = v[4];
+  in.read("order_rng", text);
+  state_.order_rng = tensor_text(text);
+  std::istringstream(state_.order_rng) >> rng_;
+  in.read("csv", text);
+  state_.csv = tensor_text(text);
+  return true;
+}
+
+void Finetuner::stop(int signal, const std::string& where) const {
+  save();
+  throw Interrupted(signal, fmt::format("{}: stopped by {} in fine-tuning, {}; finetune.pt written",
+                                        dir_.path().string(), signal_name(signal), where));
+}
+
+void Finetuner::train_epoch() {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n = train_.x.size(0), epoch = state_.epoch + 1;
+  // The order of this epoch, from the generator as it stood at the epoch's start.
+  std::istringstream(state_.order_rng) >> rng_;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  shuffle_indices(order, rng_);
+  const auto perm = torch::tensor(order, torch::kInt64).to(device_);
+  const int64_t steps = (n + spec_.batch_size - 1) / spec_.batch_size;
+  for (int64_t step = state_.step; step < steps; ++step) {
+    const auto idx = perm.slice(0, step * spec_.batch_size, std::min(n, (step + 1) * spec_.batch_size));
+    for (auto p : params_) p.mutable_grad() = torch::Tensor();
+    const auto loss = torch::nn::functional::cross_entropy(mlp_.logits(train_.x.index_select(0, idx)),
+                                                           train_.y.index_select(0, idx));
+    loss.backward({}, c10::nullopt, false, params_);
+    optimizer_->step();
+    state_.loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+    count_step();
+    if (const int signal = stop_requested(); signal != 0 && step + 1 < steps) {
+      state_.step = step + 1;
+      stop(signal, fmt::format("epoch {}/{} after step {}/{}", epoch, spec_.epochs, step + 1, steps));
+    }
+  }
+  const double loss = state_.loss_sum / static_cast<double>(n);
+  const double train_error = error_rate(mlp_, train_.x, train_.y), valid_error = error_rate(mlp_, valid_.x, valid_.y),
+               test_error = error_rate(mlp_, test_.x, test_.y);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state_.csv += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.3f}\n", epoch, loss, train_error, valid_error, test_error, seconds);
+  notify(observers_, fmt::format("finetune epoch {}/{}  loss {:.4f}  train error {:.4f}  valid error {:.4f}  {:.1f}s",
+                                 epoch, spec_.epochs, loss, train_error, valid_error, seconds));
+  auto& r = state_.result;
+  r.epochs_run = epoch;
+  if (valid_error < state_.best_valid) {
+    state_.best_valid = valid_error;
+    r = {train_error, valid_error, test_error, epoch, epoch, r.classes};
+    state_.bad = 0;
+    state_.best.clear();
+    for (const auto& t : mlp_.all()) state_.best.push_back(t.detach().clone());
+  } else if (spec_.patience > 0 && ++state_.bad >= spec_.patience) {
+    state_.stopped_early = true;
+  }
+  state_.epoch = epoch;
+  state_.step = 0;
+  state_.loss_sum = 0;
+  state_.order_rng = rng_text(rng_);
+  dir_.write("finetune.csv", state_.csv);
+  save();
+}
+
+FinetuneResult Finetuner::run() {
+  if (load()) {
+    notify(observers_, state_.epoch >= spec_.epochs || state_.stopped_early
+                           ? fmt::format("{}: fine-tuning finished before", dir_.path().string())
+                           : fmt::format("{}: resuming fine-tuning after epoch {}{}", dir_.path().string(), state_.epoch,
+                                         state_.step > 0 ? fmt::format(", step {}", state_.step) : ""));
+  }
+  while (state_.epoch < spec_.epochs && !state_.stopped_early) {
+    train_epoch();
+    if (const int signal = stop_requested(); signal != 0 && state_.epoch < spec_.epochs && !state_.stopped_early) {
+      stop(signal, fmt::format("after epoch {}/{}", state_.epoch, spec_.epochs));
+    }
+  }
+  // The classifier at its best validation epoch (the one whose test error is reported).
+  Mlp best = mlp_;
+  if (!state_.best.empty()) {
+    const auto b = state_.best;
+    size_t i = 0;
+    for (auto& l : best.hidden) l.weight = b[i++], l.bias = b[i++];
+    best.out_w = b[i++];
+    best.out_b = b[i++];
+  }
+  save_classifier(best.hidden, best.out_w, best.out_b, dir_.file("classifier.pt"));
+  return state_.result;
+}
+
 }  // namespace
 
 FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
-                        const torch::Device& device, const std::string& csv_path, const Observers& observers) {
-  const auto layers = pretrained.affine_layers();
-  if (layers.empty()) throw UsageError("fine-tuning needs an encoder made of Linear + elementwise layers");
-  const auto train_x = splits.train.flat().to(device), valid_x = splits.valid.flat().to(device);
-  const auto test_x = splits.test.size() > 0 ? splits.test.flat().to(device) : torch::empty({0, train_x.size(1)}, train_x.options());
-  const auto train_y = splits.train.labels.to(device), valid_y = splits.valid.labels.to(device);
-  const auto test_y = splits.test.size() > 0 ? splits.test.labels.to(device) : torch::empty({0}, train_y.options());
-  int64_t classes = train_y.max().item<int64_t>() + 1;
-  if (valid_y.numel() > 0) classes = std::max(classes, valid_y.max().item<int64_t>() + 1);
-  if (test_y.numel() > 0) classes = std::max(classes, test_y.max().item<int64_t>() + 1);
-
-  const bool train_hidden = spec.mode == FinetuneMode::mlp;
-  Mlp mlp;
-  for (const auto& l : layers) {
-    mlp.hidden.push_back({l.weight.detach().clone().requires_grad_(train_hidden),
-                          l.bias.detach().clone().requires_grad_(train_hidden), l.activation});
-  }
-  const auto opts = train_x.options();
-  mlp.out_w = torch::zeros({classes, layers.back().weight.size(0)}, opts).requires_grad_(true);
-  mlp.out_b = torch::zeros({classes}, opts).requires_grad_(true);
-  const auto params = mlp.parameters(train_hidden);
-  const auto optimizer = make_optimizer(spec.optimizer, params);
-
-  FinetuneResult r;
-  r.classes = classes;
-  double best_valid = std::numeric_limits<double>::infinity();
-  int64_t bad = 0;
-  std::string csv = "epoch,train_loss,train_error,valid_error,test_error,seconds\n";
-  const int64_t n = train_x.size(0);
-  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
-  std::vector<int64_t> order(n);
-  for (int64_t epoch = 1; epoch <= spec.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    std::iota(order.begin(), order.end(), 0);
-    shuffle_indices(order, rng);
-    const auto perm = torch::tensor(order, torch::kInt64).to(device);
-    double loss_sum = 0;
-    for (int64_t i = 0; i < n; i += spec.batch_size) {
-      const auto idx = perm.slice(0, i, std::min(n, i + spec.batch_size));
-      for (auto p : params) p.mutable_grad() = torch::Tensor();
-      const auto loss = torch::nn::functional::cross_entropy(mlp.logits(train_x.index_select(0, idx)), train_y.index_select(0, idx));
-      loss.backward({}, c10::nullopt, false, params);
-      optimizer->step();
-      loss_sum += loss.item<double>() * idx.size(0);
-    }
-    const double train_error = error_rate(mlp, train_x, train_y);
-    const double valid_error = error_rate(mlp, valid_x, valid_y);
-    const double test_error = error_rate(mlp, test_x, test_y);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    csv += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.3f}\n", epoch, loss_sum / n, train_error, valid_error, test_error, seconds);
-    notify(observers, fmt::format("finetune epoch {}/{}  loss {:.4f}  train error {:.4f}  valid error {:.4f}  {:.1f}s",
-                                  epoch, spec.epochs, loss_sum / n, train_error, valid_error, seconds));
-    r.epochs_run = epoch;
-    if (valid_error < best_valid) {
-      best_valid = valid_error;
-      r = {train_error, valid_error, test_error, epoch, epoch, classes};
-      bad = 0;
-    } else if (spec.patience > 0 && ++bad >= spec.patience) {
-      break;
-    }
-  }
-  data::write_text_file(csv_path, csv);
-  return r;
+                        const torch::Device& device, const RunDirectory& dir, const Observers& observers) {
+  return Finetuner(pretrained, splits, spec, seed, device, dir, observers).run();
 }
 
 }  // namespace carve

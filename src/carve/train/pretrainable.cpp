@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "carve/export/torchscript.h"
@@ -43,6 +45,7 @@ class AutoEncoderModel : public Pretrainable {
     torch::NoGradGuard no_grad;
     return ae_->forward(x);
   }
+  std::vector<AffineLayer> decoder_layers() override { return {decoder_layer(*ae_)}; }
   void save_encoder(const std::string& path) override { carve::save_encoder(*ae_, to_string(spec_.model.type), path); }
 
  private:
@@ -122,8 +125,13 @@ class RBMModel : public Pretrainable {
     m["log_likelihood"] = average_log_likelihood(*rbm_, test_x, log_z);
     return m;
   }
+  // E[v | h]: sigmoid for binary visible units, linear for Gaussian ones (RBMImpl::visible_mean).
+  std::vector<AffineLayer> decoder_layers() override {
+    const bool binary = rbm_->options.visible_units() == VisibleUnits::binary;
+    return {AffineLayer{rbm_->weight.t(), rbm_->visible_bias, binary ? Activation::sigmoid : Activation::linear}};
+  }
   void save_encoder(const std::string& path) override {
-    carve::save_encoder(AffineLayer{rbm_->weight, rbm_->bias, Activation::sigmoid}, "rbm", path);
+    carve::save_encoder({AffineLayer{rbm_->weight, rbm_->bias, Activation::sigmoid}}, "rbm", path, decoder_layers());
   }
 
  private:
@@ -132,7 +140,60 @@ class RBMModel : public Pretrainable {
   ContrastiveDivergence cd_;
 };
 
+class StackedModel : public Pretrainable {
+ public:
+  explicit StackedModel(std::vector<std::shared_ptr<Pretrainable>> layers)
+      : layers_(std::move(layers)), chain_(chain_layers(layers_)) {
+    // The layers' parameters, shared: moving this module moves them.
+    for (size_t k = 0; k < layers_.size(); ++k) {
+      for (const auto& p : layers_[k]->module().named_parameters()) {
+        holder_.register_parameter(fmt::format("layer_{}_{}", k + 1, p.key()), p.value(), false);
+      }
+    }
+  }
+  torch::nn::Module& module() override { return holder_; }
+  Encoder& encoder() override { return chain_; }
+  torch::Tensor compute_gradients(const torch::Tensor&) override {
+    TORCH_CHECK(false, "a stack trains layer by layer, not as a whole");
+  }
+  double reconstruction_error(const torch::Tensor& x) override {
+    return (reconstruct(x) - x).pow(2).sum(-1).mean().item<double>();
+  }
+  torch::Tensor reconstruct(const torch::Tensor& x) override {
+    torch::NoGradGuard no_grad;
+    auto a = chain_.code(x);
+    for (const auto& l : decoder_layers()) a = activate(l.activation, torch::nn::functional::linear(a, l.weight, l.bias));
+    return a;
+  }
+  std::vector<AffineLayer> decoder_layers() override {
+    std::vector<AffineLayer> out;
+    for (auto k = layers_.rbegin(); k != layers_.rend(); ++k) {
+      for (const auto& l : (*k)->decoder_layers()) out.push_back(l);
+    }
+    return out;
+  }
+  void save_encoder(const std::string& path) override {
+    carve::save_encoder(chain_.affine_layers(), "stack", path, decoder_layers());
+  }
+
+ private:
+  static AffineChain chain_layers(const std::vector<std::shared_ptr<Pretrainable>>& layers) {
+    std::vector<AffineLayer> chain;
+    for (const auto& m : layers)
+      for (const auto& l : m->encoder().affine_layers()) chain.push_back(l);
+    return AffineChain(chain);
+  }
+  std::vector<std::shared_ptr<Pretrainable>> layers_;
+  AffineChain chain_;
+  torch::nn::Module holder_;
+};
+
 }  // namespace
+
+std::unique_ptr<Pretrainable> make_stacked(std::vector<std::shared_ptr<Pretrainable>> layers) {
+  TORCH_CHECK(!layers.empty(), "make_stacked: no layers");
+  return std::make_unique<StackedModel>(std::move(layers));
+}
 
 double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;

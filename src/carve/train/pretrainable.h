@@ -17,6 +17,7 @@
 #include <string>
 
 #include "carve/config/experiment.h"
+#include "carve/nn/affine_chain.h"
 #include "carve/nn/encoder.h"
 
 namespace carve {
@@ -43,6 +44,9 @@ class Pretrainable {
   }
   // Metrics that only this kind of model has (an RBM's log-likelihood), for summary.json.
   virtual nlohmann::json final_metrics(const torch::Tensor& test_x) { (void)test_x; return nlohmann::json::object(); }
+  // The decoder, as the layers that map a code back to the input space (for export).
+  virtual std::vector<AffineLayer> decoder_layers() = 0;
+  // encoder.pt: the encoder with its decoder (carve/export/torchscript.h).
   virtual void save_encoder(const std::string& path) = 0;
 };
 
@@ -50,5 +54,11 @@ class Pretrainable {
 double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x);
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs);
+
+// A trained stack read back from its layers' models (in order, bottom first): its encoder is the
+// chain of their encoders, its decoder their decoders from the top down, its reconstruction error
+// the per-example squared error of decode(encode(x)). It does not train: compute_gradients
+// refuses (a stack trains layer by layer, carve/orchestration/stack.h).
+std::unique_ptr<Pretrainable> make_stacked(std::vector<std::shared_ptr<Pretrainable>> layers);
 
 }  // namespace carve

@@ -16,10 +16,39 @@ namespace carve {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::string layer_directory(const fs::path& dir, int64_t k) { return (dir / fmt::format("layer-{}", k)).string(); }
+
+LoadedRun load_stack_run(const fs::path& dir) {
+  const auto config = (dir / "config.yaml").string();
+  LoadedRun run{dir.string(), parse_experiment(data::read_text_file(config), config), nullptr};
+  std::vector<std::shared_ptr<Pretrainable>> layers;
+  for (int64_t k = 1; fs::exists(fs::path(layer_directory(dir, k)) / "checkpoint.pt"); ++k) {
+    layers.push_back(load_run(layer_directory(dir, k)).model);
+  }
+  run.stack_layers = static_cast<int64_t>(layers.size());
+  run.model = make_stacked(std::move(layers));
+  return run;
+}
+
+}  // namespace
+
+std::vector<std::string> LoadedRun::metrics_files() const {
+  if (stack_layers == 0) return {(fs::path(directory) / "metrics.csv").string()};
+  std::vector<std::string> files;
+  for (int64_t k = 1; k <= stack_layers; ++k) files.push_back((fs::path(layer_directory(directory, k)) / "metrics.csv").string());
+  return files;
+}
+
 LoadedRun load_run(const std::string& directory) {
   const fs::path dir(directory);
+  if (fs::exists(dir / "config.yaml") && !fs::exists(dir / "checkpoint.pt") && fs::exists(dir / "layer-1" / "checkpoint.pt")) {
+    return load_stack_run(dir);
+  }
   if (!fs::exists(dir / "config.yaml") || !fs::exists(dir / "checkpoint.pt")) {
-    throw UsageError(fmt::format("{}: not a run directory (no config.yaml and checkpoint.pt)", directory));
+    throw UsageError(fmt::format("{}: not a run directory (no config.yaml and checkpoint.pt, nor a stack's layer-1/)",
+                                 directory));
   }
   const auto config = (dir / "config.yaml").string();
   LoadedRun run{directory, parse_experiment(data::read_text_file(config), config), nullptr};
@@ -50,7 +79,7 @@ void check_resumable(const std::string& dir, const ExperimentSpec& spec, bool fi
                                dir, fmt::join(keys, ", ")));
 }
 
-Splits load_run_splits(const ExperimentSpec& spec) {
+Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice) {
   SplitOptions so;
   so.train = spec.data.train;
   so.valid = spec.data.valid;
@@ -58,7 +87,9 @@ Splits load_run_splits(const ExperimentSpec& spec) {
   so.seed = spec.seed;
   so.shuffle = spec.data.shuffle;
   so.stratify = spec.data.stratify;
-  return make_splits(load_dataset(spec.data.dataset, spec.data.dir), so);
+  auto splits = make_splits(load_dataset(spec.data.dataset, spec.data.dir, notice), so);
+  if (spec.data.standardize) standardize(splits);
+  return splits;
 }
 
 }  // namespace carve

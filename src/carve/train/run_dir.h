@@ -5,6 +5,7 @@
 //   auto h = run.model->encoder().code(x);
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "carve/config/experiment.h"
@@ -15,11 +16,16 @@ namespace carve {
 
 struct LoadedRun {
   std::string directory;
-  ExperimentSpec spec;
-  std::shared_ptr<Pretrainable> model;
+  ExperimentSpec spec;                  ///< its config.yaml (a stack's: the base of its layers)
+  std::shared_ptr<Pretrainable> model;  ///< at the best epoch
+  int64_t stack_layers = 0;             ///< a stack's directory: its layers (layer-1, ...); 0 otherwise
+  /// Where its per-epoch metrics are: metrics.csv, or each layer's for a stack.
+  std::vector<std::string> metrics_files() const;
 };
 
-// Throws UsageError when the directory holds no config.yaml and checkpoint.pt.
+// A run directory (config.yaml and checkpoint.pt) or a stack's (config.yaml and layer-1/,
+// layer-2/, ... each a run directory: the model is make_stacked of theirs). Throws UsageError
+// naming the directory otherwise.
 LoadedRun load_run(const std::string& directory);
 // Refuses (UsageError, exit 2) to continue the run in `dir` under `spec` when a key differs from
 // the run's config.yaml in a way its resume rule forbids (carve/config/schema.h), naming every
@@ -27,7 +33,8 @@ LoadedRun load_run(const std::string& directory);
 // by earlier versions resume. A key that may grow (training.epochs) may grow unless `finished`:
 // a finished run read back must match exactly.
 void check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished);
-// The run's data splits, as the run made them.
-Splits load_run_splits(const ExperimentSpec& spec);
+// The run's data splits, as the run made them (standardized when data.standardize is set).
+// `notice` hears what loading has to say (a benchmark generated the first time it is used).
+Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice = {});
 
 }  // namespace carve

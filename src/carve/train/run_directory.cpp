@@ -38,7 +38,9 @@ RunDirectory RunDirectory::open_run(const std::string& path, Mode mode, const st
   const fs::path dir(path);
   if (mode == Mode::resume) {
     if (!fs::exists(dir)) throw UsageError(fmt::format("{}: nothing to resume (no such run directory)", path));
-    if (!fs::exists(dir / resume_file)) throw UsageError(fmt::format("{}: no checkpoint to resume from", path));
+    if (fs::exists(dir / resume_file)) return RunDirectory(dir, /*resuming=*/true);
+    // Stopped before its first checkpoint: nothing of it is worth keeping.
+    mode = Mode::force;
   }
   refuse_existing(dir, mode);
   create(dir);

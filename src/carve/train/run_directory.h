@@ -26,12 +26,16 @@ class RunDirectory {
   };
   static Mode mode(bool resume, bool force) { return resume ? Mode::resume : force ? Mode::force : Mode::create; }
 
-  /// A single run's directory: on resume it must exist and hold `resume_file` (its checkpoint).
+  /// A single run's directory. On resume it must exist; when it holds `resume_file` (its
+  /// checkpoint) the run continues from it (resuming() is true), and when it does not — the run
+  /// was stopped before its first checkpoint — its files are removed and it starts afresh.
   static RunDirectory open_run(const std::string& path, Mode mode, const std::string& resume_file);
   /// A sweep's, suite's or stack's directory: on resume it is kept (or created when absent).
   static RunDirectory open_group(const std::string& path, Mode mode);
 
   const std::filesystem::path& path() const { return path_; }
+  /// Whether open_run found a checkpoint to continue from.
+  bool resuming() const { return resuming_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
   bool has(const std::string& name) const { return std::filesystem::exists(path_ / name); }
 
@@ -42,8 +46,10 @@ class RunDirectory {
   void append(const std::string& name, const std::string& text) const;
 
  private:
-  explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+  explicit RunDirectory(std::filesystem::path path, bool resuming = false)
+      : path_(std::move(path)), resuming_(resuming) {}
   std::filesystem::path path_;
+  bool resuming_ = false;
 };
 
 }  // namespace carve

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <optional>
 
+#include "carve/csv.h"
 #include "carve/data/splits.h"
 #include "carve/device.h"
 #include "carve/error.h"
@@ -17,6 +18,7 @@
 #include "carve/train/pretrainable.h"
 #include "carve/train/run_dir.h"
 #include "carve/train/run_directory.h"
+#include "carve/train/stop.h"
 #include "carve/version.h"
 
 namespace carve {
@@ -50,8 +52,8 @@ struct RunData {
   torch::Tensor train_x, valid_x, metric_x;
 };
 
-RunData load_data(const ExperimentSpec& spec, const Splits* given, const torch::Device& device) {
-  RunData d{given ? *given : load_run_splits(spec), {}, {}, {}};
+RunData load_data(const ExperimentSpec& spec, const Splits* given, const torch::Device& device, const Observers& observers) {
+  RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}};
   d.train_x = d.splits.train.flat().to(device);
   if (d.splits.valid.size() > 0) d.valid_x = d.splits.valid.flat().to(device);
   d.metric_x = (d.valid_x.defined() ? d.valid_x : d.train_x).slice(0, 0, spec.training.metric_examples);
@@ -111,7 +113,7 @@ class Trainer {
       : spec_(spec),
         options_(options),
         device_(resolve_device(options.device.empty() ? spec.device : options.device)),
-        data_((apply_threads(), load_data(spec, given, device_))) {}
+        data_((apply_threads(), load_data(spec, given, device_, options.observers))) {}
 
   RunResult run();
 
@@ -121,7 +123,10 @@ class Trainer {
   }
   void build();
   EpochRecord train_epoch(int64_t epoch);
+  [[noreturn]] void stop_mid_epoch(int64_t epoch, int64_t step, int64_t steps, const torch::Tensor& sums, int signal);
   void end_epoch(const EpochRecord& record);
+  void stop_if_requested() const;
+  void record_standardization() const;
   nlohmann::json summarize(bool stopped_early);
   nlohmann::json summarize_test(nlohmann::json s);
 
@@ -137,22 +142,54 @@ class Trainer {
   std::vector<EpochRecord> history_;
 };
 
+// standardization.csv holds the statistics of data.standardize (what the encoder's inputs must be
+// shifted and scaled by); a Gaussian-visible RBM on data that is not standardized gets a warning.
+void Trainer::record_standardization() const {
+  const auto& splits = data_.splits;
+  if (splits.mean.defined()) {
+    std::string csv = csv_row({"input", "mean", "std"});
+    const auto mean = splits.mean.accessor<double, 1>(), std = splits.std.accessor<double, 1>();
+    for (int64_t i = 0; i < splits.mean.size(0); ++i) {
+      csv += csv_row({std::to_string(i), fmt::format("{:.17g}", mean[i]), fmt::format("{:.17g}", std[i])});
+    }
+    dir_->write("standardization.csv", csv);
+  }
+  if (spec_.model.type != ModelType::rbm || spec_.model.visible_units != VisibleUnits::gaussian) return;
+  const auto x = data_.train_x.to(torch::kFloat64);
+  const auto sd = x.std(0, false);
+  const bool standard = (x.mean(0).abs() < 0.1).all().item<bool>() &&
+                        ((sd - 1).abs() < 0.1).logical_or(sd < 1e-8).all().item<bool>();
+  if (!standard) {
+    notify(options_.observers,
+           fmt::format("warning: {}: model.visible_units: gaussian assumes inputs of zero mean and unit variance, and "
+                       "these are not (set data.standardize: true)",
+                       spec_.file));
+  }
+}
+
 // Everything that can fail on bad input happened before the run directory exists.
 void Trainer::build() {
   const auto path = options_.out.empty() ? default_run_directory(spec_) : options_.out;
   dir_ = RunDirectory::open_run(path, RunDirectory::mode(options_.resume, options_.force), "checkpoint.pt");
-  if (options_.resume) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
+  if (dir_->resuming()) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
   dir_->write("config.yaml", to_yaml(spec_));
+  record_standardization();
+  if (options_.resume && !dir_->resuming()) {
+    notify(options_.observers, fmt::format("{}: stopped before its first checkpoint: starting it afresh", path));
+  }
 
   torch::manual_seed(spec_.seed);
   model_ = make_pretrainable(spec_, data_.train_x.size(1));
   model_->module().to(device_);
   params_ = model_->module().parameters();
   optimizer_ = make_optimizer(spec_.optimizer, params_);
-  if (options_.resume) {
+  if (dir_->resuming()) {
     state_ = load_checkpoint(dir_->file("checkpoint.pt"), *model_, *optimizer_);
     history_ = history_records(state_);
     for (auto& p : state_.best_params) p = p.to(device_);
+    notify(options_.observers,
+           state_.step > 0 ? fmt::format("{}: resuming in epoch {}, after step {}", path, state_.epoch + 1, state_.step)
+                           : fmt::format("{}: resuming after epoch {}", path, state_.epoch));
   }
 }
 
@@ -164,9 +201,16 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   const auto order = torch::tensor(shuffled_order(n, spec_.seed * 1000003ULL + static_cast<uint64_t>(epoch)),
                                    torch::kInt64).to(device_);
   auto sums = torch::zeros({kTerms}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  int64_t first = 0;
+  if (state_.step > 0) {  // resumed mid-epoch: the same order, from the batch it stopped before
+    first = state_.step;
+    sums = state_.running_sums.to(sums.options());
+    state_.step = 0;
+    state_.running_sums = torch::Tensor();
+  }
   bool wants_steps = false;
   for (const auto& o : options_.observers) wants_steps = wants_steps || o->wants_steps();
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = first; step < steps; ++step) {
     const auto idx = order.slice(0, step * batch, std::min(n, (step + 1) * batch));
     const auto terms = model_->compute_gradients(data_.train_x.index_select(0, idx));
     if (!torch::isfinite(terms).all().item<bool>()) {
@@ -178,6 +222,10 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
     }
     sums += terms.to(sums.device());
     optimizer_->step();
+    count_step();
+    if (const int signal = stop_requested(); signal != 0 && step + 1 < steps) {
+      stop_mid_epoch(epoch, step + 1, steps, sums, signal);  // at the epoch's end, end_epoch checkpoints
+    }
     if (wants_steps && (step % 10 == 0 || step + 1 == steps)) {
       const auto mean = (sums / static_cast<double>(step + 1)).cpu();
       const StepProgress p{epoch + 1, spec_.training.epochs, step + 1, steps, since(start),
@@ -204,6 +252,27 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   r.lr = lr;
   r.seconds = since(start);
   return r;
+}
+
+void Trainer::stop_mid_epoch(int64_t epoch, int64_t step, int64_t steps, const torch::Tensor& sums, int signal) {
+  state_.step = step;
+  state_.running_sums = sums.cpu();
+  state_.columns = checkpoint_columns();
+  state_.history = history_tensor(history_);
+  save_checkpoint(*dir_, state_, *model_, *optimizer_);
+  const auto what = fmt::format("{}: stopped by {} in epoch {}/{} after step {}/{}; checkpoint written",
+                                dir_->path().string(), signal_name(signal), epoch + 1, spec_.training.epochs, step, steps);
+  dir_->append("log.txt", what + "\n");
+  throw Interrupted(signal, what);
+}
+
+void Trainer::stop_if_requested() const {
+  const int signal = stop_requested();
+  if (signal == 0) return;
+  const auto what = fmt::format("{}: stopped by {} after epoch {}/{}; checkpoint written", dir_->path().string(),
+                                signal_name(signal), state_.epoch, spec_.training.epochs);
+  dir_->append("log.txt", what + "\n");
+  throw Interrupted(signal, what);
 }
 
 // Early stopping on the validation reconstruction (the best weights are kept), then every
@@ -236,20 +305,15 @@ void Trainer::end_epoch(const EpochRecord& r) {
 RunResult Trainer::run() {
   const auto start = Clock::now();
   build();
-  const int64_t first = state_.epoch;
-  bool stopped_early = false;
-  int64_t epoch = first;
-  for (; epoch < spec_.training.epochs; ++epoch) {
-    if (options_.stop_after_epochs > 0 && epoch - first >= options_.stop_after_epochs) break;
+  // A run that stopped early stays stopped when resumed (with more epochs, say).
+  const auto stopping = [this] { return spec_.training.patience > 0 && state_.bad_epochs >= spec_.training.patience; };
+  bool stopped_early = stopping();
+  for (int64_t epoch = state_.epoch; epoch < spec_.training.epochs && !stopped_early; ++epoch) {
     end_epoch(train_epoch(epoch));
-    stopped_early = spec_.training.patience > 0 && state_.bad_epochs >= spec_.training.patience;
-    if (stopped_early) {
-      ++epoch;
-      break;
-    }
+    stopped_early = stopping();
+    if (epoch + 1 < spec_.training.epochs && !stopped_early) stop_if_requested();
   }
   RunResult result{dir_->path().string(), {}};
-  if (epoch < spec_.training.epochs && !stopped_early) return result;  // interrupted on purpose (tests)
   auto s = summarize(stopped_early);
   s["seconds"] = since(start);
   dir_->write_json("summary.json", s);
@@ -305,8 +369,7 @@ nlohmann::json Trainer::summarize_test(nlohmann::json s) {
   s["metrics_split"] = splits.test.size() > 0 ? "test" : splits.valid.size() > 0 ? "valid" : "train";
   if (s["best"].contains("log_likelihood")) s["log_likelihood"] = s["best"]["log_likelihood"];
   if (spec_.finetune.enabled) {
-    const auto f = finetune(model_->encoder(), splits, spec_.finetune, spec_.seed, device_, dir_->file("finetune.csv"),
-                            options_.observers);
+    const auto f = finetune(model_->encoder(), splits, spec_.finetune, spec_.seed, device_, *dir_, options_.observers);
     s["test_error"] = number(f.test_error);
     s["valid_error"] = number(f.valid_error);
     s["finetune"] = {{"mode", to_string(spec_.finetune.mode)}, {"best_epoch", f.best_epoch},

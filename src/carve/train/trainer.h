@@ -4,10 +4,12 @@
 //               metrics.csv     one row per epoch (every loss term, valid reconstruction,
 //                               mean ||J_f(x)||_F, saturation, learning rate, seconds)
 //               summary.json    final and best metrics, carve version, command line
-//               checkpoint.pt   written atomically every epoch: model, optimizer, random state,
-//                               history; what --resume continues from
+//               checkpoint.pt   written atomically every epoch and when stopped (SIGINT,
+//                               SIGTERM: carve/train/stop.h) mid-epoch: model, optimizer,
+//                               random state, position, history; what --resume continues from
 //               encoder.pt      TorchScript encoder (carve/export/torchscript.h)
 //               log.txt         one line per epoch
+//               finetune.csv, finetune.pt, classifier.pt   with fine-tuning (carve/train/finetune.h)
 //
 // The loss of a step is reconstruction + sum of weight * regularizer, on a corrupted input
 // when corruption is set (the reconstruction target stays clean). Determinism: the seed seeds
@@ -43,7 +45,6 @@ struct RunOptions {
   bool resume = false;
   bool force = false;
   std::string command_line;    // recorded in summary.json
-  int64_t stop_after_epochs = 0;  // tests: stop as if interrupted after this many epochs
   Observers observers;            // told of every step, epoch and message (the CLI prints them)
 };
 
@@ -53,6 +54,7 @@ struct RunResult {
 };
 
 // `splits`, when given, replaces the spec's data (a stack's upper layers train on codes).
+// On a stop request (carve/train/stop.h) it checkpoints where it is and throws Interrupted.
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options, const Splits* splits = nullptr);
 
 // The loss of one batch x under `spec` (corruption, reconstruction, every regularizer), what a
