@@ -52,6 +52,13 @@ std::string show(const Stat& s, double scale, int digits) {
   return fmt::format("{:.{}f} ± {:.{}f}", s.mean * scale, digits, s.sd * scale, digits);
 }
 
+// Four significant digits, as every Markdown table of carve shows a measured quantity.
+std::string show_significant(const Stat& s) {
+  if (s.count == 0) return "–";
+  if (!std::isfinite(s.sd)) return fmt::format("{:.4g}", s.mean);
+  return fmt::format("{:.4g} ± {:.2g}", s.mean, s.sd);
+}
+
 double get(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
 }
@@ -134,7 +141,7 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
     const auto& row = rows[r];
     const double paper = row.run->paper_test_error;
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |{}\n", r + 1, row.run->name, show(row.test, 100, 2),
-                      show(row.valid, 100, 2), show(row.jac, 1, 2), show(row.sat, 100, 1),
+                      show(row.valid, 100, 2), show_significant(row.jac), show(row.sat, 100, 2),
                       paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–",
                       swept ? fmt::format(" {} |", row.chosen.empty() ? "–" : row.chosen) : "");
     csv += csv_row({std::to_string(r + 1), row.run->name, num(row.test.mean), num(row.test.sd), num(row.valid.mean),

@@ -129,7 +129,10 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
                           const Observers& observers) {
   std::stable_sort(done.begin(), done.end(),
                    [](const SweepResult& a, const SweepResult& b) { return sweep_score(a.summary) < sweep_score(b.summary); });
-  const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.6g}", v.get<double>()) : std::string("-"); };
+  // sweep.csv keeps nine significant digits; sweep.md shows four (percentages two decimals), as
+  // every Markdown table of carve.
+  const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.9g}", v.get<double>()) : std::string("-"); };
+  const auto sig = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("-"); };
   const auto percent = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f}", 100 * v.get<double>()) : std::string("-"); };
   // One column per swept key (full path), to plot against, before the metrics.
   std::vector<std::string> keys;
@@ -158,7 +161,9 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
     const auto sat = field(s, "best", "saturation").is_number() ? field(s, "best", "saturation") : field(s, "saturation");
     const std::vector<std::string> cells{num(field(s, "best", "valid_reconstruction")), num(field(s, "best", "test_reconstruction")),
                                          num(field(s, "final", "reconstruction")), num(jac), num(sat), num(field(s, "best_epoch"))};
-    const std::vector<std::string> shown{cells[0], cells[1], cells[2], cells[3], percent(sat), cells[5]};
+    const std::vector<std::string> shown{sig(field(s, "best", "valid_reconstruction")), sig(field(s, "best", "test_reconstruction")),
+                                         sig(field(s, "final", "reconstruction")), sig(jac), percent(sat),
+                                         num(field(s, "best_epoch"))};
     std::vector<std::string> row{std::to_string(r + 1), name};
     for (const auto& a : done[r].point) row.push_back(assignment(a).second);
     row.insert(row.end(), cells.begin(), cells.end());

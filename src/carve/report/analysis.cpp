@@ -217,15 +217,15 @@ json analysis_figures(const fs::path& out, const std::string& name, const std::s
   return figures;
 }
 
-// A summary value for a Markdown table: five significant digits; saturation and errors (fractions
-// in summary.json) in %, as every Markdown table of carve shows them.
+// A summary value for a Markdown table: four significant digits; saturation and errors (fractions
+// in summary.json) in % with two decimals, as every Markdown table of carve shows them.
 bool in_percent(const std::string& key) {
   return key.find("saturation") != std::string::npos || key.size() > 6 && key.compare(key.size() - 6, 6, "_error") == 0;
 }
 std::string shown(const json& v, const std::string& key = "") {
   if (v.is_number_integer()) return v.dump();
-  if (v.is_number() && in_percent(key)) return fmt::format("{:.4g}%", 100 * v.get<double>());
-  if (v.is_number()) return fmt::format("{:.5g}", v.get<double>());
+  if (v.is_number() && in_percent(key)) return fmt::format("{:.2f}%", 100 * v.get<double>());
+  if (v.is_number()) return fmt::format("{:.4g}", v.get<double>());
   if (v.is_string()) return v.get<std::string>();
   return v.is_null() ? "–" : v.dump();
 }
@@ -379,10 +379,11 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
     jac.push_back(series(curve_label, column(m, "epoch"), column(m, "jacobian_fro")));
     json summary;
     if (fs::exists(fs::path(dir) / "summary.json")) std::ifstream(fs::path(dir) / "summary.json") >> summary;
-    const auto get = [&](const char* k) {
+    // compare.md shows four significant digits, compare.csv nine.
+    const auto get = [&](const char* k, int digits = 4) {
       if (!summary.is_object()) return std::string("-");
       const auto& v = summary.contains("best") && summary["best"].contains(k) ? summary["best"][k] : summary.value(k, json());
-      return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("-");
+      return v.is_number() ? fmt::format("{:.{}g}", v.get<double>(), digits) : std::string("-");
     };
     const double first_ratio = analysis["contraction_ratio"].back()[0].get<double>();
     const double radius = analysis["radii"].front().get<double>();
@@ -392,10 +393,10 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
     const auto sat = get("saturation");
     md += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.4g} | {} | {} |\n", label, get("valid_reconstruction"),
                       get("test_reconstruction"), get("jacobian_fro_mean"),
-                      sat == "-" ? sat : fmt::format("{:.1f}", 100 * std::stod(sat)),
+                      sat == "-" ? sat : fmt::format("{:.2f}", 100 * std::stod(sat)),
                       analysis["singular_values_above_1pct"].get<double>(), first_ratio, radius, points);
-    csv += csv_row({label, get("valid_reconstruction"), get("test_reconstruction"), get("jacobian_fro_mean"),
-                    get("saturation"), fmt::format("{}", analysis["singular_values_above_1pct"].get<double>()),
+    csv += csv_row({label, get("valid_reconstruction", 9), get("test_reconstruction", 9), get("jacobian_fro_mean", 9),
+                    get("saturation", 9), fmt::format("{}", analysis["singular_values_above_1pct"].get<double>()),
                     fmt::format("{:.9g}", first_ratio), fmt::format("{}", radius), std::to_string(points)});
   }
   if (distinct.size() > 1) {
