@@ -11,8 +11,6 @@
 #include "carve/data/file_bytes.h"
 #include "carve/device.h"
 #include "carve/error.h"
-#include "carve/export/torchscript.h"
-#include "carve/nn/affine_chain.h"
 #include "carve/train/finetune.h"
 #include "carve/train/run_dir.h"
 #include "carve/orchestration/sweep.h"
@@ -66,7 +64,7 @@ void check_finished_stack(const std::string& dir, const ExperimentSpec& base, co
     }
   }
   for (size_t k = 0; k < layers.size(); ++k) {
-    const auto layer_dir = fs::path(dir) / fmt::format("layer-{}", k + 1);
+    const fs::path layer_dir = stack_layer_directory(dir, static_cast<int64_t>(k + 1));
     if (fs::exists(layer_dir / "summary.json")) check_resumable(layer_dir.string(), layers[k], /*finished=*/true);
   }
 }
@@ -83,10 +81,10 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   data::write_text_file((dir / "config.yaml").string(), to_yaml(base) + stack_yaml(layers));
 
   Splits current = raw;
-  std::vector<AffineLayer> chain, decoder;
+  std::vector<std::shared_ptr<Pretrainable>> trained;
   nlohmann::json layer_info = nlohmann::json::array();
   for (size_t k = 0; k < specs.size(); ++k) {
-    const auto layer_dir = (dir / fmt::format("layer-{}", k + 1)).string();
+    const auto layer_dir = stack_layer_directory(dir.string(), static_cast<int64_t>(k + 1));
     notify(options.observers, fmt::format("stack layer {}/{}: {}, {} inputs", k + 1, specs.size(),
                                           to_string(specs[k].model.type), current.train.flat().size(1)));
     RunOptions o = options;
@@ -98,25 +96,20 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
     }
     const auto run = load_run(layer_dir);  // the layer at its best epoch
     run.model->module().to(device);
-    auto& encoder = run.model->encoder();
-    for (const auto& l : encoder.affine_layers()) {
-      chain.push_back({l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
-    }
-    // The stack decodes from the top layer down.
-    for (const auto& l : run.model->decoder_layers()) {
-      decoder.insert(decoder.begin(), {l.weight.detach().clone(), l.bias.detach().clone(), l.activation});
-    }
+    trained.push_back(run.model);
     layer_info.push_back({{"directory", layer_dir}, {"type", to_string(specs[k].model.type)}, {"hidden", specs[k].model.hidden}});
     if (k + 1 < specs.size()) {
+      auto& encoder = run.model->encoder();
       current = {codes_of(encoder, current.train, device), codes_of(encoder, current.valid, device),
                  codes_of(encoder, current.test, device)};
     }
   }
 
-  AffineChain stack(chain);
-  save_encoder(chain, "stack", (dir / "encoder.pt").string(), decoder);
+  // The chain of the trained layers, decoded from the top layer down: what load_run reads back.
+  const auto stack = make_stacked(std::move(trained));
+  stack->save_encoder((dir / "encoder.pt").string());
   const auto& eval = raw.test.size() > 0 ? raw.test : raw.valid.size() > 0 ? raw.valid : raw.train;
-  const auto [fro, sat] = contraction_metrics(stack, eval.flat().to(device), base.training.saturation_threshold);
+  const auto [fro, sat] = contraction_metrics(stack->encoder(), eval.flat().to(device), base.training.saturation_threshold);
   nlohmann::json s{{"name", base.name},
                    {"carve_version", version()},
                    {"command_line", options.command_line},
@@ -125,7 +118,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
                    {"saturation", std::isfinite(sat) ? nlohmann::json(sat) : nlohmann::json()},
                    {"metrics_split", raw.test.size() > 0 ? "test" : raw.valid.size() > 0 ? "valid" : "train"}};
   if (base.finetune.enabled) {
-    const auto f = finetune(stack, raw, base.finetune, base.seed, device,
+    const auto f = finetune(stack->encoder(), raw, base.finetune, base.seed, device,
                             RunDirectory::open_group(dir.string(), RunDirectory::Mode::resume), options.observers);
     s["test_error"] = f.test_error;
     s["valid_error"] = f.valid_error;

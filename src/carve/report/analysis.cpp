@@ -153,7 +153,7 @@ using Table = std::vector<std::pair<std::string, std::vector<double>>>;
 // The per-epoch metrics of a run (one table, label "") or of a stack (one per layer).
 std::vector<std::pair<std::string, Table>> training_tables(const LoadedRun& run) {
   std::vector<std::pair<std::string, Table>> tables;
-  const auto files = run.metrics_files();
+  const auto files = metrics_files(run.directory);
   for (size_t k = 0; k < files.size(); ++k) {
     tables.push_back({run.stack_layers > 0 ? fmt::format("layer {}", k + 1) : std::string(), read_csv(files[k])});
   }
@@ -366,15 +366,9 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
     const auto s = read_csv(fs::path(dir) / "analysis" / "spectrum.csv");
     spectrum.push_back(series(label, column(s, "index"), column(s, "mean")));
     // A stack's training curves are its layers': the top layer's are shown.
-    fs::path metrics = fs::path(dir) / "metrics.csv";
-    std::string curve_label = label;
-    for (int k = 1; !fs::exists(metrics) && fs::exists(fs::path(dir) / fmt::format("layer-{}", k)); ++k) {
-      if (!fs::exists(fs::path(dir) / fmt::format("layer-{}", k + 1))) {
-        metrics = fs::path(dir) / fmt::format("layer-{}", k) / "metrics.csv";
-        curve_label = fmt::format("{} (top layer {})", label, k);
-      }
-    }
-    const auto m = read_csv(metrics);
+    const auto files = metrics_files(dir);
+    const std::string curve_label = files.size() > 1 ? fmt::format("{} (top layer {})", label, files.size()) : label;
+    const auto m = read_csv(files.back());
     valid.push_back(series(curve_label, column(m, "epoch"), column(m, "valid_reconstruction")));
     jac.push_back(series(curve_label, column(m, "epoch"), column(m, "jacobian_fro")));
     json summary;

@@ -16,16 +16,29 @@ namespace carve {
 
 namespace fs = std::filesystem;
 
-namespace {
+std::string stack_layer_directory(const std::string& dir, int64_t k) {
+  return (fs::path(dir) / fmt::format("layer-{}", k)).string();
+}
 
-std::string layer_directory(const fs::path& dir, int64_t k) { return (dir / fmt::format("layer-{}", k)).string(); }
+std::vector<std::string> metrics_files(const std::string& dir) {
+  const auto own = fs::path(dir) / "metrics.csv";
+  if (fs::exists(own)) return {own.string()};
+  std::vector<std::string> files;
+  for (int64_t k = 1; fs::exists(fs::path(stack_layer_directory(dir, k)) / "metrics.csv"); ++k) {
+    files.push_back((fs::path(stack_layer_directory(dir, k)) / "metrics.csv").string());
+  }
+  if (files.empty()) files.push_back(own.string());  // for the reader's "no such file"
+  return files;
+}
+
+namespace {
 
 LoadedRun load_stack_run(const fs::path& dir) {
   const auto config = (dir / "config.yaml").string();
   LoadedRun run{dir.string(), parse_experiment(data::read_text_file(config), config), nullptr};
   std::vector<std::shared_ptr<Pretrainable>> layers;
-  for (int64_t k = 1; fs::exists(fs::path(layer_directory(dir, k)) / "checkpoint.pt"); ++k) {
-    layers.push_back(load_run(layer_directory(dir, k)).model);
+  for (int64_t k = 1; fs::exists(fs::path(stack_layer_directory(dir.string(), k)) / "checkpoint.pt"); ++k) {
+    layers.push_back(load_run(stack_layer_directory(dir.string(), k)).model);
   }
   run.stack_layers = static_cast<int64_t>(layers.size());
   run.model = make_stacked(std::move(layers));
@@ -33,13 +46,6 @@ LoadedRun load_stack_run(const fs::path& dir) {
 }
 
 }  // namespace
-
-std::vector<std::string> LoadedRun::metrics_files() const {
-  if (stack_layers == 0) return {(fs::path(directory) / "metrics.csv").string()};
-  std::vector<std::string> files;
-  for (int64_t k = 1; k <= stack_layers; ++k) files.push_back((fs::path(layer_directory(directory, k)) / "metrics.csv").string());
-  return files;
-}
 
 LoadedRun load_run(const std::string& directory) {
   const fs::path dir(directory);

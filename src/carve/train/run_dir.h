@@ -19,9 +19,13 @@ struct LoadedRun {
   ExperimentSpec spec;                  ///< its config.yaml (a stack's: the base of its layers)
   std::shared_ptr<Pretrainable> model;  ///< at the best epoch
   int64_t stack_layers = 0;             ///< a stack's directory: its layers (layer-1, ...); 0 otherwise
-  /// Where its per-epoch metrics are: metrics.csv, or each layer's for a stack.
-  std::vector<std::string> metrics_files() const;
 };
+
+// The directory of layer k (from 1) of the stack in `dir`: dir/layer-k.
+std::string stack_layer_directory(const std::string& dir, int64_t k);
+// Where the per-epoch metrics of the run in `dir` are: its metrics.csv, or, for a stack, each
+// layer's in order (the last is the top layer's).
+std::vector<std::string> metrics_files(const std::string& dir);
 
 // A run directory (config.yaml and checkpoint.pt) or a stack's (config.yaml and layer-1/,
 // layer-2/, ... each a run directory: the model is make_stacked of theirs). Throws UsageError
