@@ -14,6 +14,7 @@ using Action = std::function<int()>;
 void add_penalty_commands(CLI::App& app, Action& action);
 void add_bench_commands(CLI::App& app, Action& action);
 void add_data_commands(CLI::App& app, Action& action);
+void add_cluster_commands(CLI::App& app, Action& action);
 void add_run_commands(CLI::App& app, Action& action, const std::string& command_line);
 
 }  // namespace carve::cli

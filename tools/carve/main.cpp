@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   carve::cli::add_run_commands(app, action, command_line);
+  carve::cli::add_cluster_commands(app, action);
   carve::cli::add_data_commands(app, action);
   carve::cli::add_bench_commands(app, action);
 

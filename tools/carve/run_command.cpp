@@ -15,7 +15,9 @@
 #include "carve/export/torchscript.h"
 #include "carve/report/analysis.h"
 #include "carve/train/run_dir.h"
+#include "carve/orchestration/parallel.h"
 #include "carve/orchestration/plan.h"
+#include "carve/orchestration/slurm.h"
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/suite.h"
 #include "carve/orchestration/sweep.h"
@@ -50,25 +52,58 @@ std::string resume_command(const std::string& command_line) {
 }
 
 // Tests of interruption through real signals: CARVE_TEST_SIGNAL_AFTER_STEPS=N[:TERM] raises
-// SIGINT (or SIGTERM) in this process after N training steps.
+// SIGINT (or SIGTERM, SIGUSR1) in this process after N training steps.
 void arm_test_signal() {
   const char* value = std::getenv("CARVE_TEST_SIGNAL_AFTER_STEPS");
   if (value == nullptr) return;
   const std::string v(value);
-  const int signal = v.find(":TERM") != std::string::npos ? SIGTERM : SIGINT;
+  const int signal = v.find(":TERM") != std::string::npos ? SIGTERM : v.find(":USR1") != std::string::npos ? SIGUSR1 : SIGINT;
   after_steps(std::stoll(v), [signal] { std::raise(signal); });
 }
 
-int run_interruptibly(const std::string& file, const std::vector<std::string>& set, const RunOptions& o) {
+// How a run is executed: the whole plan in this process, one task of it, or its tasks N at a time.
+struct Execution {
+  std::string task;
+  int jobs = 1;
+  int max_requeues = 3;
+};
+
+// `carve --threads T run FILE --out DIR --task ID [--device D] [--set ...]` for --jobs' children.
+std::vector<std::string> task_command(const Plan& plan, const Task& task, const RunOptions& o, int threads) {
+  std::vector<std::string> argv{std::filesystem::read_symlink("/proc/self/exe").string(), "--threads",
+                                std::to_string(threads), "run", plan.file, "--out", plan.directory, "--task", task.id};
+  if (!o.device.empty()) argv.insert(argv.end(), {"--device", o.device});
+  for (const auto& s : plan.overrides) argv.insert(argv.end(), {"--set", s});
+  return argv;
+}
+
+RunResult execute(const Plan& plan, const RunOptions& o, const Execution& how) {
+  if (!how.task.empty()) return execute_task(plan, how.task, o);
+  if (how.jobs > 1 && plan.tasks.size() > 1) {
+    const int threads = std::max(1, torch::get_num_threads() / how.jobs);
+    return execute_parallel(plan, o, how.jobs, [&](const Task& t) { return task_command(plan, t, o, threads); });
+  }
+  return execute_plan(plan, o);
+}
+
+int run_interruptibly(const std::string& file, const std::vector<std::string>& set, const RunOptions& o,
+                      const Execution& how) {
   install_stop_handlers();
   arm_test_signal();
+  const auto plan = make_plan(file, set, o.out);
   try {
-    const auto r = run_file(file, set, o);
+    const auto r = execute(plan, o, how);
     std::cout << "run directory: " << r.directory << "\n";
     return 0;
   } catch (const Interrupted& e) {
     end_progress_line();
-    std::cerr << "carve: " << e.what() << "\ncarve: to continue: " << resume_command(o.command_line) << "\n";
+    std::cerr << "carve: " << e.what() << "\n";
+    if (!how.task.empty() && e.signal() == SIGUSR1 && in_slurm_job()) {
+      // SLURM's warning signal: requeue this array task, to resume from the checkpoint just written.
+      std::cerr << "carve: " << requeue_after_preemption(plan, plan.task(how.task), how.max_requeues) << "\n";
+    } else {
+      std::cerr << "carve: to continue: " << resume_command(o.command_line) << "\n";
+    }
     return e.exit_code();
   }
 }
@@ -80,6 +115,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
     std::string file, out, device;
     std::vector<std::string> set;
     bool resume = false, force = false;
+    Execution how;
   };
   auto a = std::make_shared<Args>();
   auto* run = app.add_subcommand("run", "run an experiment file into a run directory");
@@ -89,9 +125,19 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   run->add_option("--device", a->device, "auto, cpu, cuda or cuda:N (default: the file's)");
   run->add_flag("--resume", a->resume, "continue from the run directory's last checkpoint");
   run->add_flag("--force", a->force, "overwrite an existing run directory");
+  run->add_option("--task", a->how.task, "run one task of the file's plan (carve plan FILE lists them): read back "
+                                          "if finished, resumed if half-done");
+  run->add_option("--jobs", a->how.jobs, "run independent tasks N at a time, as processes sharing the threads")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--max-requeues", a->how.max_requeues,
+                  "with --task under SLURM: preemptions after which the task is not requeued")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   run->callback([&action, a, command_line] {
     action = [a, command_line] {
       if (a->resume && a->force) throw UsageError("--resume and --force exclude each other");
+      if (!a->how.task.empty() && a->how.jobs > 1) throw UsageError("--task runs one task; --jobs is for a whole plan");
       RunOptions o;
       o.out = a->out;
       o.device = a->device;
@@ -99,7 +145,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
       o.force = a->force;
       o.command_line = command_line;
       o.observers.push_back(std::make_shared<ConsoleObserver>());
-      return run_interruptibly(a->file, a->set, o);
+      return run_interruptibly(a->file, a->set, o, a->how);
     };
   });
 

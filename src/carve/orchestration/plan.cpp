@@ -14,7 +14,12 @@
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/suite.h"
 #include "carve/orchestration/sweep.h"
+#include "carve/orchestration/task_lock.h"
 #include "carve/train/run_dir.h"
+#include "carve/train/run_directory.h"
+#include "carve/train/stop.h"
+
+#include <unistd.h>
 
 namespace carve {
 
@@ -118,7 +123,86 @@ Plan make_plan(const std::string& file, const std::vector<std::string>& override
 const Task& Plan::task(const std::string& id) const {
   for (const auto& t : tasks)
     if (t.id == id) return t;
-  TORCH_CHECK(false, "no task '", id, "' in the plan of ", file);
+  std::vector<std::string> ids;
+  for (const auto& t : tasks) ids.push_back(t.id);
+  if (ids.size() > 8) ids.resize(8), ids.push_back("...");
+  throw UsageError(fmt::format("{}: no task '{}' in its plan (tasks: {}; carve plan {} lists them)", file, id,
+                               fmt::join(ids, ", "), file));
+}
+
+Plan plan_from_json(const nlohmann::json& j, const std::string& where) {
+  try {
+    Plan plan{j.at("file"), j.at("overrides"), j.at("directory"), j.at("name"), {}};
+    for (const auto& t : j.at("tasks")) {
+      Task task;
+      task.id = t.at("id");
+      const std::string kind = t.at("kind");
+      bool known = false;
+      for (auto k : {TaskKind::run, TaskKind::stack, TaskKind::sweep_table, TaskKind::select, TaskKind::copy_winner,
+                     TaskKind::suite_table}) {
+        if (to_string(k) == kind) task.kind = k, known = true;
+      }
+      if (!known) throw UsageError(fmt::format("{}: unknown task kind '{}'", where, kind));
+      task.directory = t.at("directory");
+      task.file = t.at("file");
+      task.overrides = t.at("overrides").get<std::vector<std::string>>();
+      task.seed = t.at("seed");
+      task.depends_on = t.at("depends_on").get<std::vector<std::string>>();
+      task.chosen_from = t.value("chosen_from", "");
+      task.point = t.value("point", std::vector<std::string>{});
+      plan.tasks.push_back(task);
+    }
+    return plan;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("{}: not a plan carve wrote ({})", where, e.what()));
+  }
+}
+
+std::string state_directory(const Plan& plan) {
+  return plan.tasks.size() == 1 ? plan.directory + ".carve" : plan.directory;
+}
+
+std::string task_stem(const std::string& id) {
+  std::string stem = id;
+  for (auto& c : stem) {
+    if (c == '/') c = '+';
+    else if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '=' || c == ',' || c == '-' || c == '_')) c = '_';
+  }
+  return stem;
+}
+
+std::string task_file(const Plan& plan, const Task& task, const std::string& suffix) {
+  return (fs::path(state_directory(plan)) / "tasks" / (task_stem(task.id) + suffix)).string();
+}
+
+namespace {
+
+// The file a task writes last: when it is there, the task finished.
+fs::path last_output(const Plan& plan, const Task& t) {
+  const fs::path dir = fs::path(plan.directory) / t.directory;
+  switch (t.kind) {
+    case TaskKind::select: return dir / "chosen.json";
+    case TaskKind::sweep_table: return dir / "sweep.md";
+    case TaskKind::suite_table: return dir / "table.md";
+    default: return dir / "summary.json";
+  }
+}
+
+}  // namespace
+
+bool task_finished(const Plan& plan, const Task& task) { return fs::exists(last_output(plan, task)); }
+
+std::vector<std::vector<const Task*>> dependency_levels(const Plan& plan) {
+  std::map<std::string, size_t> level;
+  std::vector<std::vector<const Task*>> levels;
+  for (const auto& t : plan.tasks) {  // dependencies come first in a plan
+    size_t l = 0;
+    for (const auto& d : t.depends_on) l = std::max(l, level.at(d) + 1);
+    level[t.id] = l;
+    if (levels.size() <= l) levels.resize(l + 1);
+    levels[l].push_back(&t);
+  }
+  return levels;
 }
 
 nlohmann::json Plan::to_json() const {
@@ -166,7 +250,9 @@ nlohmann::json shape(const nlohmann::json& plan) {
   return out;
 }
 
-void freeze_plan(const Plan& plan, const fs::path& dir) {
+void freeze_plan_file(const Plan& plan) {
+  const fs::path dir = state_directory(plan);
+  fs::create_directories(dir);
   const auto path = dir / "plan.json";
   const auto now = plan.to_json();
   if (fs::exists(path)) {
@@ -197,16 +283,9 @@ class Executor {
   Executor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options), base_(plan.directory) {}
 
   RunResult run() {
-    // One task alone (a run or a stack file) owns the run directory's rules itself.
-    if (plan_.tasks.size() == 1) {
-      const auto& t = plan_.tasks.front();
-      RunOptions o = options_;
-      o.out = base_.string();
-      if (t.kind == TaskKind::stack) return run_stack(t.file, load_stack(t.file), t.overrides, o);
-      return run_one(load_experiment(t.file, t.overrides), o);
-    }
+    if (plan_.tasks.size() == 1) return run_alone(options_);
     prepare_group_directory(load_experiment(plan_.file, plan_.overrides), with_out(options_));
-    freeze_plan(plan_, base_);
+    freeze_plan_file(plan_);
     nlohmann::json last;
     for (const auto& t : plan_.tasks) {
       if (!t.label.empty()) notify(options_.observers, t.label);
@@ -216,15 +295,12 @@ class Executor {
     return {base_.string(), last};
   }
 
- private:
-  RunOptions with_out(RunOptions o) const {
+  // One task alone (a run or a stack file) owns the run directory's rules itself.
+  RunResult run_alone(RunOptions o) const {
+    const auto& t = plan_.tasks.front();
     o.out = base_.string();
-    return o;
-  }
-
-  std::vector<std::string> overrides_of(const Task& t) const {
-    if (t.chosen_from.empty()) return t.overrides;
-    return with(t.overrides, chosen_point(base_ / plan_.task(t.chosen_from).directory));
+    if (t.kind == TaskKind::stack) return run_stack(t.file, load_stack(t.file), t.overrides, o);
+    return run_one(load_experiment(t.file, t.overrides), o);
   }
 
   nlohmann::json execute(const Task& t) {
@@ -255,10 +331,27 @@ class Executor {
     return {};
   }
 
+ private:
+  RunOptions with_out(RunOptions o) const {
+    o.out = base_.string();
+    return o;
+  }
+
+  std::vector<std::string> overrides_of(const Task& t) const {
+    if (t.chosen_from.empty()) return t.overrides;
+    return with(t.overrides, chosen_point(base_ / plan_.task(t.chosen_from).directory));
+  }
+
   std::vector<SweepResult> points_of(const Task& t) const {
     std::vector<SweepResult> done;
-    for (const auto& id : t.depends_on) done.push_back({plan_.task(id).point, results_.at(id)});
+    for (const auto& id : t.depends_on) done.push_back({plan_.task(id).point, result_of(id)});
     return done;
+  }
+
+  // A dependency's result: from this process, or read back from the run tree (another process ran it).
+  nlohmann::json result_of(const std::string& id) const {
+    const auto found = results_.find(id);
+    return found != results_.end() ? found->second : task_result(plan_, plan_.task(id));
   }
 
   nlohmann::json run_stack_task(const Task& t, const fs::path& dir) {
@@ -294,7 +387,7 @@ class Executor {
     for (const auto& run : suite.runs) {
       SuiteRow row{&run, {}, {}};
       for (const auto& id : t.depends_on) {
-        if (id.rfind(run.name + "/seed-", 0) == 0) row.summaries.push_back(results_.at(id));
+        if (id.rfind(run.name + "/seed-", 0) == 0) row.summaries.push_back(result_of(id));
       }
       for (const auto& task : plan_.tasks) {
         if (task.kind == TaskKind::select && task.id == run.name + "/select") row.chosen = chosen_point(base_ / task.directory);
@@ -316,5 +409,81 @@ class Executor {
 }  // namespace
 
 RunResult execute_plan(const Plan& plan, const RunOptions& options) { return Executor(plan, options).run(); }
+
+nlohmann::json task_result(const Plan& plan, const Task& task) {
+  const fs::path dir = fs::path(plan.directory) / task.directory;
+  switch (task.kind) {
+    case TaskKind::select: return {{"chosen", chosen_point(dir)}};
+    case TaskKind::sweep_table:
+    case TaskKind::suite_table: return {{"table", (dir / (task.kind == TaskKind::sweep_table ? "sweep.md" : "table.md")).string()}};
+    default: return read_summary(dir.string());
+  }
+}
+
+void record_task_failure(const Plan& plan, const Task& task, const std::string& message) {
+  const nlohmann::json record{{"task", task.id}, {"message", message}, {"host", host_name()},
+                              {"pid", static_cast<long>(::getpid())}};
+  try {
+    data::write_text_file(task_file(plan, task, ".failed"), record.dump(2) + "\n");
+  } catch (const std::exception&) {
+    // The failure itself is reported by the caller; a record that cannot be written adds nothing.
+  }
+}
+
+void prepare_plan(const Plan& plan, const RunOptions& options) {
+  if (plan.tasks.size() > 1) {
+    prepare_group_directory(load_experiment(plan.file, plan.overrides), options);
+  } else if (fs::exists(plan.directory) && !options.resume) {
+    if (!options.force) {
+      throw UsageError(fmt::format("{} exists; use --resume to continue it or --force to start again", plan.directory));
+    }
+    fs::remove_all(plan.directory);
+    fs::remove_all(state_directory(plan));
+  }
+  fs::create_directories(fs::path(state_directory(plan)) / "tasks");
+  freeze_plan_file(plan);
+}
+
+RunResult execute_task(const Plan& plan, const std::string& id, const RunOptions& options) {
+  const auto& task = plan.task(id);
+  if (options.force) throw UsageError("--task continues or starts one task; --force is for a whole run (carve run FILE --force)");
+  RunOptions o = options;
+  o.resume = true;  // a finished task is read back, a half-done one resumes
+  o.out = plan.directory;
+  if (plan.tasks.size() > 1) RunDirectory::open_group(plan.directory, RunDirectory::Mode::resume);
+  fs::create_directories(fs::path(state_directory(plan)) / "tasks");
+  freeze_plan_file(plan);
+  std::vector<std::string> waiting;
+  for (const auto& d : task.depends_on)
+    if (!task_finished(plan, plan.task(d))) waiting.push_back(d);
+  if (!waiting.empty()) {
+    throw UsageError(fmt::format("task {} waits for {} unfinished task{}: {} (carve status {})", id, waiting.size(),
+                                 waiting.size() == 1 ? "" : "s", fmt::join(waiting, ", "), plan.directory));
+  }
+  const auto lock = TaskLock::acquire(task_file(plan, task, ".lock"), id);
+  fs::remove(task_file(plan, task, ".failed"));
+  fs::remove(task_file(plan, task, ".requeued"));
+  try {
+    Executor executor(plan, o);
+    nlohmann::json result;
+    if (plan.tasks.size() == 1) {
+      const fs::path dir(plan.directory);
+      o.resume = fs::exists(dir);
+      if (o.resume && task_finished(plan, task)) return {plan.directory, task_result(plan, task)};
+      return executor.run_alone(o);
+    }
+    if (!task.label.empty()) notify(o.observers, task.label);
+    return {task.directory.empty() ? plan.directory : (fs::path(plan.directory) / task.directory).string(),
+            executor.execute(task)};
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const c10::Error& e) {
+    record_task_failure(plan, task, e.what_without_backtrace());
+    throw;
+  } catch (const std::exception& e) {
+    record_task_failure(plan, task, e.what());
+    throw;
+  }
+}
 
 }  // namespace carve

@@ -1,8 +1,8 @@
-/// The task plan: what an experiment file expands into — one run, the points of a sweep, the
-/// layers of a stack, or a suite's sweeps, seeds and table — as a list of tasks with ids, run
-/// directories, resolved overrides, seeds and the tasks each depends on. Local execution (one
-/// task after another), and later `--jobs N` and SLURM arrays, execute the same plan, so their
-/// results are the same.
+/// The task plan: what an experiment file expands into — one run, the points of a sweep, a
+/// stack, or a suite's sweeps, seeds and table — as a list of tasks with ids, run directories,
+/// resolved overrides, seeds and the tasks each depends on. Local execution (one task after
+/// another), `--jobs N` (orchestration/parallel.h) and SLURM arrays (orchestration/slurm.h)
+/// execute the same plan, task by task through execute_task, so their results are the same.
 ///
 /// Some tasks are late-bound: a suite run with a sweep chooses its hyperparameters on the
 /// validation split, so its seeds run at the winner of a sweep that has not run yet. Choosing
@@ -67,6 +67,41 @@ struct Plan {
 /// Expands and validates a file (every task's configuration, before anything runs). `out` is the
 /// run directory ("" = runs/<name>). Throws ConfigError / UsageError.
 Plan make_plan(const std::string& file, const std::vector<std::string>& overrides, const std::string& out = "");
+
+/// Reads a plan frozen as JSON (RUN_DIR/plan.json); UsageError if it is not one.
+Plan plan_from_json(const nlohmann::json& json, const std::string& where);
+
+/// Where a plan keeps its own files — plan.json, tasks/ (locks, failure records, logs) and
+/// slurm/: the run directory for a plan of several tasks; for a single run or stack, whose
+/// directory is the run's own, the sibling RUN_DIR.carve/.
+std::string state_directory(const Plan& plan);
+/// The file name stem of a task's lock, log and records: its id with '/' as '+'.
+std::string task_stem(const std::string& id);
+/// RUN_DIR/tasks/<stem><suffix> (suffix ".lock", ".failed", ".log", ".requeued").
+std::string task_file(const Plan& plan, const Task& task, const std::string& suffix);
+/// Whether a task's outputs are all there: a run's or stack's summary.json, a choice's
+/// chosen.json, a table's Markdown (each written last).
+bool task_finished(const Plan& plan, const Task& task);
+/// A finished task's result, read back from its directory (what execute_plan returns for it).
+nlohmann::json task_result(const Plan& plan, const Task& task);
+/// The dependency levels: level 0 depends on nothing, level k only on levels below k. One SLURM
+/// job array each.
+std::vector<std::vector<const Task*>> dependency_levels(const Plan& plan);
+
+/// Prepares a plan's directories for its tasks to run in other processes (`--jobs`, `carve
+/// submit`): the run directory's --resume / --force rules, the state directory, plan.json (a
+/// plan that no longer matches the frozen one is refused).
+void prepare_plan(const Plan& plan, const RunOptions& options);
+
+/// Runs one task of the plan (`carve run FILE --task ID`), in its own process or not: a
+/// finished task is read back, a half-done one resumes from its checkpoint, a stopped or failed
+/// one starts again. Refuses (UsageError, exit 2) a task whose dependencies have not finished,
+/// naming them, and one that another process is running (a TaskLock in RUN_DIR/tasks/). A
+/// failure is recorded in RUN_DIR/tasks/<stem>.failed (for `carve status`) and rethrown.
+RunResult execute_task(const Plan& plan, const std::string& id, const RunOptions& options);
+
+/// Records that a task failed (RUN_DIR/tasks/<stem>.failed: the message, host, pid), for `carve status`.
+void record_task_failure(const Plan& plan, const Task& task, const std::string& message);
 
 /// Runs every task in order, reading back finished ones on `--resume`; writes RUN_DIR/plan.json
 /// the first time. The result is the last task's (the table of a suite or sweep, the summary of a

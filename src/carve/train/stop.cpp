@@ -20,6 +20,7 @@ extern "C" void on_stop_signal(int signal) {
 void install_stop_handlers() {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);  // SLURM's warning before preemption or the time limit
 }
 
 void request_stop(int signal) { g_signal = signal; }
@@ -30,6 +31,7 @@ std::string signal_name(int signal) {
   switch (signal) {
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
     default: return "signal " + std::to_string(signal);
   }
 }

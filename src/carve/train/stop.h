@@ -1,8 +1,8 @@
-/// Stopping a run cleanly. On SIGINT or SIGTERM (once install_stop_handlers() has run, as the
+/// Stopping a run cleanly. On SIGINT, SIGTERM or SIGUSR1 (SLURM's warning signal; once install_stop_handlers() has run, as the
 /// `carve` command does) a run finishes the step it is in, writes a checkpoint there — mid-epoch
 /// if need be, with the epoch's position and running sums — and throws `Interrupted`; the
 /// command prints how to resume and exits with 128 + the signal's number (130 for SIGINT, 143
-/// for SIGTERM). Resuming continues bit-identically. A second signal while the first is being
+/// for SIGTERM, 138 for SIGUSR1; a SLURM task requeues itself first, orchestration/slurm.h). Resuming continues bit-identically. A second signal while the first is being
 /// handled ends the process at once (the default action).
 ///
 ///   carve::install_stop_handlers();
@@ -33,7 +33,7 @@ class Interrupted : public std::runtime_error {
   int signal_;
 };
 
-/// Routes SIGINT and SIGTERM to request_stop (each reverts to its default action once caught).
+/// Routes SIGINT, SIGTERM and SIGUSR1 to request_stop (each reverts to its default action once caught).
 void install_stop_handlers();
 /// Asks the running training to stop at its next step; `signal` is reported (async-signal-safe).
 void request_stop(int signal);
@@ -41,7 +41,7 @@ void request_stop(int signal);
 int stop_requested();
 /// Forgets a pending request (a test, or a caller that handled it).
 void clear_stop_request();
-/// "SIGINT", "SIGTERM", or "signal N".
+/// "SIGINT", "SIGTERM", "SIGUSR1", or "signal N".
 std::string signal_name(int signal);
 
 /// Called by the training loops after every optimizer step: counts it for `after_steps`.

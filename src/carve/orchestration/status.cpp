@@ -1,0 +1,111 @@
+#include "carve/orchestration/status.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <map>
+
+#include "carve/data/file_bytes.h"
+#include "carve/error.h"
+#include "carve/orchestration/parallel.h"
+#include "carve/orchestration/slurm.h"
+#include "carve/orchestration/task_lock.h"
+
+namespace carve {
+
+namespace fs = std::filesystem;
+
+std::string to_string(TaskState state) {
+  switch (state) {
+    case TaskState::pending: return "pending";
+    case TaskState::running: return "running";
+    case TaskState::done: return "done";
+    case TaskState::failed: return "failed";
+  }
+  return "?";
+}
+
+Plan read_plan(const std::string& run_dir) {
+  std::string dir = run_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  for (const auto& path : {fs::path(dir) / "plan.json", fs::path(dir + ".carve") / "plan.json"}) {
+    if (!fs::exists(path)) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(data::read_text_file(path.string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError(fmt::format("{}: not a plan carve wrote ({})", path.string(), e.what()));
+    }
+    return plan_from_json(j, path.string());
+  }
+  throw UsageError(fmt::format("{}: no plan.json here (nor in {}.carve/): not a run directory that carve run, --jobs or "
+                               "submit started",
+                               run_dir, dir));
+}
+
+std::vector<TaskStatus> plan_status(const Plan& plan) {
+  const auto logs = slurm_logs(plan);  // task id -> its latest SLURM log, where it was submitted
+  std::map<std::string, TaskState> states;
+  std::vector<TaskStatus> out;
+  for (const auto& t : plan.tasks) {
+    TaskStatus s{t.id, TaskState::pending, ""};
+    const auto requeued = task_file(plan, t, ".requeued");
+    const auto failed = task_file(plan, t, ".failed");
+    const auto log = logs.count(t.id) ? logs.at(t.id) : task_file(plan, t, ".log");
+    if (task_finished(plan, t)) {
+      s.state = TaskState::done;
+    } else if (const auto holder = TaskLock::holder(task_file(plan, t, ".lock")); !holder.empty()) {
+      s.state = TaskState::running;
+      s.detail = holder;
+    } else if (fs::exists(failed)) {
+      s.state = TaskState::failed;
+      try {
+        s.detail = nlohmann::json::parse(data::read_text_file(failed)).value("message", "");
+      } catch (const std::exception&) {
+        s.detail = "(unreadable failure record " + failed + ")";
+      }
+      if (fs::exists(log)) s.detail += fmt::format(" (log: {})", log);
+    } else if (fs::exists(requeued)) {
+      s.detail = "requeued after preemption, resumes from its checkpoint";
+    } else if (logs.count(t.id) && fs::exists(log) && !last_line(log).empty() &&
+               fs::exists(fs::path(plan.directory) / t.directory / "summary.json") == false &&
+               !fs::exists(fs::path(plan.directory) / t.directory / "checkpoint.pt")) {
+      // Under SLURM: it started, is not running, did not finish and recorded nothing (killed:
+      // time limit, memory, node failure).
+      s.state = TaskState::failed;
+      s.detail = fmt::format("{} (log: {})", last_line(log), log);
+    } else {
+      std::vector<std::string> blocked, waiting;
+      for (const auto& d : t.depends_on) {
+        if (states.at(d) == TaskState::failed) blocked.push_back(d);
+        else if (states.at(d) != TaskState::done) waiting.push_back(d);
+      }
+      if (!blocked.empty()) {
+        s.detail = fmt::format("will not start: {} failed", fmt::join(blocked, ", "));
+      } else if (!waiting.empty()) {
+        s.detail = fmt::format("waits for {} task{}", waiting.size(), waiting.size() == 1 ? "" : "s");
+      } else if (fs::exists(fs::path(plan.directory) / t.directory / "checkpoint.pt")) {
+        s.detail = "stopped at a checkpoint; resumes";
+      }
+    }
+    states[t.id] = s.state == TaskState::failed || (s.detail.rfind("will not start", 0) == 0) ? TaskState::failed : s.state;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::string status_table(const Plan& plan, const std::vector<TaskStatus>& status) {
+  std::map<TaskState, int> count;
+  for (const auto& s : status) ++count[s.state];
+  std::string out = fmt::format("# {}: {} task{}: {} done, {} running, {} pending, {} failed\n\n", plan.directory,
+                                status.size(), status.size() == 1 ? "" : "s", count[TaskState::done],
+                                count[TaskState::running], count[TaskState::pending], count[TaskState::failed]);
+  out += "| task | state | detail |\n|---|---|---|\n";
+  for (const auto& s : status) {
+    out += fmt::format("| {} | {} | {} |\n", s.task, to_string(s.state), s.detail.empty() ? "–" : s.detail);
+  }
+  return out;
+}
+
+}  // namespace carve
