@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "carve/orchestration/parallel.h"
 #include "carve/orchestration/plan.h"
+#include "carve/orchestration/slurm.h"
 #include "carve/orchestration/status.h"
 #include "carve/orchestration/task_lock.h"
 #include "support/run_command.h"
@@ -214,6 +216,53 @@ TEST(Tasks, SubmitDryRunPrintsOneArrayPerLevel) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
   EXPECT_NE(r.out.find("dry run: 4 job arrays; nothing written or submitted"), std::string::npos);
+}
+
+// Under SLURM, a preempted task requeues its own array task with scontrol (here a stand-in that
+// records its arguments) and says so in `carve status`; one preempted more often than
+// --max-requeues allows is not requeued: it fails, recorded; one whose requeue SLURM refuses
+// fails too, saying why. (The real thing: SlurmCluster.PreemptedTaskRequeuesAndResumes.)
+TEST(Tasks, PreemptionBeyondTheRequeueBoundFails) {
+  testing::TempDir dir;
+  const auto file = testing::toy_sweep(dir);
+  const auto plan = make_plan(file, {}, dir.file("run"));
+  fs::create_directories(dir.path() / "run" / "tasks");
+  const auto& task = plan.task("point/optimizer.lr=0.1");
+  ::setenv("SLURM_JOB_ID", "77", 1);
+  ::setenv("SLURM_ARRAY_JOB_ID", "76", 1);
+  ::setenv("SLURM_ARRAY_TASK_ID", "2", 1);
+  const std::string path = std::getenv("PATH");
+  ::setenv("PATH", (dir.path().string() + ":" + path).c_str(), 1);
+  dir.write("scontrol", "#!/bin/sh\necho \"$@\" > " + dir.file("scontrol.args") + "\n");
+  fs::permissions(dir.file("scontrol"), fs::perms::owner_all);
+  ::setenv("SLURM_RESTART_COUNT", "1", 1);
+  EXPECT_EQ(requeue_after_preemption(plan, task, 3),
+            "requeued 76_2 (restart 2 of at most 3); it resumes from its checkpoint");
+  EXPECT_EQ(slurp(dir.file("scontrol.args")), "requeue 76_2\n");
+  EXPECT_EQ(plan_status(plan)[2].detail, "requeued after preemption, resumes from its checkpoint");
+
+  ::setenv("SLURM_RESTART_COUNT", "3", 1);
+  try {
+    requeue_after_preemption(plan, task, 3);
+    ADD_FAILURE() << "requeued beyond the bound";
+  } catch (const TaskFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("was preempted 4 times (--max-requeues 3): not requeued"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::exists(task_file(plan, task, ".failed")));
+  EXPECT_EQ(plan_status(plan)[2].state, TaskState::failed);
+  dir.write("scontrol", "#!/bin/sh\necho 'scontrol: error: Invalid job id specified' >&2\nexit 1\n");
+  ::setenv("SLURM_RESTART_COUNT", "0", 1);
+  try {
+    requeue_after_preemption(plan, task, 3);
+    ADD_FAILURE() << "a requeue that SLURM refused passed";
+  } catch (const TaskFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("scontrol requeue 76_2 failed: scontrol: error: Invalid job id specified"),
+              std::string::npos)
+        << e.what();
+  }
+  ::setenv("PATH", path.c_str(), 1);
+  for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"}) ::unsetenv(v);
 }
 
 }  // namespace

@@ -100,13 +100,13 @@ PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$dir/slurm.conf
 
-munged -F -f --socket="$dir/munge/socket" --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" \
+setsid munged -F -f --socket="$dir/munge/socket" --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" \
   --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" >/dev/null 2>&1 &
 echo $! >"$dir/munged.pid"
 for _ in $(seq 50); do [[ -S $dir/munge/socket ]] && break; sleep 0.1; done
-slurmctld -D -i -f "$dir/slurm.conf" >"$dir/slurmctld.out" 2>&1 &
+setsid slurmctld -D -i -f "$dir/slurm.conf" >"$dir/slurmctld.out" 2>&1 &
 echo $! >"$dir/slurmctld.pid"
-slurmd -D -f "$dir/slurm.conf" >"$dir/slurmd.out" 2>&1 &
+setsid slurmd -D -f "$dir/slurm.conf" >"$dir/slurmd.out" 2>&1 &
 echo $! >"$dir/slurmd.pid"
 
 # Ready when the node is idle.
