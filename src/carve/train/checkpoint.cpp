@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <sstream>
+#include <type_traits>
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
@@ -208,6 +211,56 @@ std::string seal_archive(torch::serialize::OutputArchive& archive) {
 
 void restore_generators(torch::serialize::InputArchive& archive) { read_generators(archive, "cpu_generator"); }
 
+namespace {
+
+std::unique_ptr<torch::optim::OptimizerParamState> new_state(torch::optim::Optimizer& optimizer) {
+  if (dynamic_cast<torch::optim::SGD*>(&optimizer) != nullptr) return std::make_unique<torch::optim::SGDParamState>();
+  if (dynamic_cast<torch::optim::Adam*>(&optimizer) != nullptr) return std::make_unique<torch::optim::AdamParamState>();
+  TORCH_CHECK(false, "restore_optimizer: an optimizer carve does not make");
+}
+
+// The optimizer's state map is keyed by the parameter's address as text on LibTorch 1.x and
+// by the address itself on 2.x.
+template <class Map>
+void put_state(Map& state, const torch::Tensor& param, std::unique_ptr<torch::optim::OptimizerParamState> value) {
+  using Key = typename std::decay_t<Map>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;  // as c10::guts::to_string writes it
+    key << param.unsafeGetTensorImpl();
+    state[key.str()] = std::move(value);
+  } else {
+    state[param.unsafeGetTensorImpl()] = std::move(value);
+  }
+}
+
+}  // namespace
+
+void restore_optimizer(torch::serialize::InputArchive& archive, torch::optim::Optimizer& optimizer) {
+  optimizer.load(archive);  // the options; the states too, on the version that wrote them
+  torch::serialize::InputArchive states;
+  if (!archive.try_read("state", states)) return;
+  const auto keys = states.keys();
+  torch::serialize::InputArchive groups;
+  archive.read("param_groups", groups);
+  optimizer.state().clear();
+  for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+    torch::serialize::InputArchive group;
+    groups.read("param_groups/" + std::to_string(g), group);
+    const auto& params = optimizer.param_groups()[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      c10::IValue key;
+      group.read("params/" + std::to_string(i), key);
+      const std::string text = key.isString() ? key.toStringRef() : std::to_string(key.toInt());
+      if (std::find(keys.begin(), keys.end(), text) == keys.end()) continue;  // no state yet
+      torch::serialize::InputArchive one;
+      states.read(text, one);
+      auto state = new_state(optimizer);
+      state->serialize(one);
+      put_state(optimizer.state(), params[i], std::move(state));
+    }
+  }
+}
+
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer) {
   dir.write("checkpoint.pt", serialize(checkpoint, model, optimizer));
@@ -221,7 +274,7 @@ Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::
   model.module().load(model_in);
   model.load_state(in);
   in.read("optimizer", opt_in);
-  optimizer.load(opt_in);
+  restore_optimizer(opt_in, optimizer);
   read_generators(in, version == 1 ? "rng" : "cpu_generator");
   return read_rest(in, version, model.module().parameters().size());
 }

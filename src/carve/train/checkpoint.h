@@ -68,6 +68,13 @@ std::string seal_archive(torch::serialize::OutputArchive& archive);
 /// Restores the generators' states that seal_archive wrote.
 void restore_generators(torch::serialize::InputArchive& archive);
 
+/// Loads an optimizer from the archive that `Optimizer::save` wrote, on any LibTorch version:
+/// LibTorch keys each parameter's state by the parameter's address as text, which 1.13 writes
+/// in hex and 2.x reads back as a decimal number, so `Optimizer::load` alone puts the states of
+/// a 1.13 file on the wrong parameters under 2.x. The states are matched here by the text of
+/// their keys, in parameter order, which reads the same everywhere.
+void restore_optimizer(torch::serialize::InputArchive& archive, torch::optim::Optimizer& optimizer);
+
 /// Text in an archive, as a uint8 tensor, and back.
 torch::Tensor text_tensor(const std::string& text);
 std::string tensor_text(const torch::Tensor& t);

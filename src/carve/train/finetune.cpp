@@ -177,7 +177,7 @@ bool Finetuner::load() {
     state_.best.push_back(t.to(device_));
   }
   in.read("optimizer", opt_in);
-  optimizer_->load(opt_in);
+  restore_optimizer(opt_in, *optimizer_);
   restore_generators(in);
   const auto p = position.accessor<int64_t, 1>();
   state_.epoch = p[1], state_.step = p[2], state_.bad = p[3], state_.stopped_early = p[4] != 0;

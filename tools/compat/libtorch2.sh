@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# carve on LibTorch 2.x: a Debian 13 (trixie) root made with debootstrap, with Debian's
+# libtorch-dev 2.6, GCC 14, yaml-cpp 0.8 and python3-torch 2.6; carve is built there from this
+# checkout (mounted read-only) and the whole test suite runs there, but for the SLURM cluster
+# tests (their daemons stay on the host). Then the files that cross versions are checked
+# (tools/compat/cross_version.sh).
+#
+#   tools/compat/libtorch2.sh            make or reuse the root, build, run the suite
+#   tools/compat/libtorch2.sh -R Golden  extra arguments go to ctest
+#
+# The root lives under $CARVE_CACHE_DIR (default ~/.cache/carve) and is reused when present
+# (a stamp file records that it is complete and which package list made it); its build
+# directory too. Needs root (debootstrap, chroot, mounts) and the Debian registry.
+set -euo pipefail
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${CARVE_CACHE_DIR:-$HOME/.cache/carve}
+rootfs=$cache/trixie-libtorch2
+packages="build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-openmp libfmt-dev libyaml-cpp-dev
+  libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev python3-torch python3-sklearn python3-matplotlib
+  python3-minimal dataset-fashion-mnist ca-certificates"
+stamp_text="carve trixie root v1: $(echo $packages)"
+mirror=${CARVE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+[[ $(id -u) == 0 ]] || { echo "libtorch2.sh: needs root (debootstrap, chroot, mount)" >&2; exit 1; }
+
+mounted=()
+cleanup() {
+  local m
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+mount_in() {  # mount_in OPTIONS... TARGET: a mount that the trap undoes
+  mkdir -p "${@: -1}"
+  mount "$@"
+  mounted+=("${@: -1}")
+}
+
+if [[ ! -f $rootfs/.carve-root || $(cat "$rootfs/.carve-root") != "$stamp_text" ]]; then
+  command -v debootstrap >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  echo "libtorch2: making the Debian 13 root in $rootfs (debootstrap, then LibTorch 2.6: ~8 min)"
+  rm -rf "$rootfs.partial" "$rootfs"
+  mkdir -p "$cache"
+  debootstrap --variant=minbase trixie "$rootfs.partial" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    { tail -20 "$cache/debootstrap.log" >&2; echo "libtorch2: debootstrap failed (log: $cache/debootstrap.log)" >&2; exit 1; }
+  cp /etc/resolv.conf "$rootfs.partial/etc/resolv.conf" 2>/dev/null || true
+  mount_in -t proc proc "$rootfs.partial/proc"
+  chroot "$rootfs.partial" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
+    "apt-get update -qq && apt-get install -y -qq --no-install-recommends $(echo $packages)" >"$cache/apt.log" 2>&1 ||
+    { tail -20 "$cache/apt.log" >&2; echo "libtorch2: apt-get in the root failed (log: $cache/apt.log)" >&2; exit 1; }
+  cleanup
+  mounted=()
+  echo "$stamp_text" >"$rootfs.partial/.carve-root"
+  mv "$rootfs.partial" "$rootfs"
+fi
+
+# The checkout at /carve (its data/ holds the MNIST digits setup.sh fetched); the build and
+# scratch space in the root.
+mount_in --bind "$src" "$rootfs/carve"
+mount_in -t proc proc "$rootfs/proc"
+mount_in --bind /dev "$rootfs/dev"
+mount_in -t tmpfs -o size=8g tmpfs "$rootfs/tmp"
+
+arch=x86_64-linux-gnu
+chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+  CARVE_DATA_DIR=/carve/data bash -c "
+    set -euo pipefail
+    for lib in blas lapack; do  # OpenBLAS, as on the host (the reference BLAS is ~20x slower)
+      t=/usr/lib/$arch/openblas-openmp/lib\$lib.so.3
+      [ -e \$t ] && update-alternatives --quiet --set lib\$lib.so.3-$arch \$t
+    done
+    echo \"libtorch2: \$(dpkg-query -W -f='libtorch-dev \${Version}' libtorch-dev), \$(gcc --version | head -1)\"
+    [ -f /build/CMakeCache.txt ] || cmake -S /carve -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    if ! cmake --build /build -j $(nproc) >/build/build.log 2>&1; then
+      grep -E -A8 'error|FAILED' /build/build.log | head -80; echo 'libtorch2: the build failed'; exit 1
+    fi
+    cd /build && ctest --output-on-failure -j $(nproc) -LE slurm ${*@Q}
+  "
