@@ -142,3 +142,46 @@ TEST(YamlReader, SuggestsOnlyCloseKeys) {
 
 }  // namespace
 }  // namespace carve
+
+namespace carve {
+namespace {
+
+std::string config_error(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  testing::TempDir dir;
+  dir.write("x.yaml", text);
+  try {
+    load_experiment(dir.file("x.yaml"), overrides);
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    return what.substr(what.find("x.yaml") == std::string::npos ? 0 : what.find("x.yaml"));
+  }
+  return "accepted";
+}
+
+// yaml-cpp parses nested collections by recursion without a limit: before the fence, 100,000
+// '[' overflowed the stack (a crash the fuzzer of the experiment reader would find at once).
+// Nesting beyond kMaxYamlDepth, in flow or block style, and files beyond kMaxYamlBytes are
+// refused in one line at their place, before yaml-cpp sees them; --set values too.
+TEST(YamlReader, BoundsNestingAndSizeBeforeParsing) {
+  EXPECT_EQ(config_error("name: x\nseed: " + std::string(100000, '[')), "x.yaml:2:71: nested deeper than carve reads (64 levels)");
+  std::string block = "name: x\n";
+  for (int i = 0; i < 300; ++i) block += std::string(i, ' ') + "k" + std::to_string(i) + ":\n";
+  EXPECT_EQ(config_error(block), "x.yaml:259:258: nested deeper than carve reads (64 levels)");
+  std::string dashes = "name: x\nseed:\n";
+  for (int i = 0; i < 100; ++i) dashes += "- ";
+  EXPECT_NE(config_error(dashes + "1\n").find("nested deeper than carve reads"), std::string::npos);
+  EXPECT_NE(config_error("name: x\n#" + std::string(2 << 20, 'a') + "\n").find("bytes; an experiment file is at most 1048576"),
+            std::string::npos);
+  // Brackets inside quotes, comments and plain words do not count; 64 levels are read.
+  EXPECT_NE(config_error("name: \"" + std::string(200, '[') + "\"\nseed: 1 # " + std::string(200, '{') + "\n"), "accepted");
+  EXPECT_EQ(config_error("name: \"" + std::string(200, '[') + "\"\nseed: 1 # " + std::string(200, '{') + "\n")
+                .find("nested deeper"),
+            std::string::npos);
+  EXPECT_EQ(config_error("name: x\nseed: 1\nsweep: " + std::string(64, '[') + std::string(64, ']') + "\n").find("nested deeper"),
+            std::string::npos);
+  EXPECT_NE(config_error("name: x\nseed: 1\n", {"model.hidden=" + std::string(5000, '[')}).find("nested deeper than carve reads"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace carve

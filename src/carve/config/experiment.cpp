@@ -19,13 +19,7 @@ namespace {
 
 using config::MapReader;
 
-YAML::Node load_yaml(const std::string& text, const std::string& file) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
-  }
-}
+YAML::Node load_yaml(const std::string& text, const std::string& file) { return config::parse_yaml(text, file); }
 
 }  // namespace
 

@@ -1,10 +1,13 @@
 #include "carve/config/yaml_reader.h"
 
+#include "carve/data/file_bytes.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 
@@ -179,14 +182,77 @@ bool MapReader::convert<bool>(const std::string& key, const YAML::Node& n) const
   return v;
 }
 
-YAML::Node load_yaml_file(const std::string& file) {
-  try {
-    return YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: no such file", file));
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
+namespace {
+
+// The deepest nesting of a YAML text, over-estimated cheaply: flow brackets outside quotes and
+// comments, plus block levels (each needs one more column of indentation or a "- " entry).
+// Throws at the first place deeper than kMaxYamlDepth.
+void check_nesting(const std::string& text, const std::string& where) {
+  int flow = 0, line = 1, column = 0, indent = 0, dashes = 0;
+  bool at_start = true, comment = false;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++column;
+    if (c == '\n') {
+      ++line, column = 0, indent = 0, dashes = 0, at_start = true, comment = false;
+      continue;  // a quoted scalar may span lines: `quote` stays
+    }
+    if (comment) continue;
+    if (at_start) {
+      if (c == ' ') { ++indent; continue; }
+      if (c == '-' && i + 1 < text.size() && (text[i + 1] == ' ' || text[i + 1] == '\n')) { ++dashes; ++indent; continue; }
+      at_start = false;
+      // Each block level takes a column of indentation at least; a run of "- " opens one each.
+      if (indent + dashes > 4 * kMaxYamlDepth || dashes > kMaxYamlDepth) {
+        throw ConfigError(where, line, column, fmt::format("nested deeper than carve reads ({} levels)", kMaxYamlDepth));
+      }
+    }
+    if (quote != 0) {
+      if (c == quote && !(quote == '"' && i > 0 && text[i - 1] == '\\')) quote = 0;
+      continue;
+    }
+    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t')) { comment = true; continue; }
+    // A quote opens a quoted scalar only where a scalar starts ("don't" is plain text).
+    if ((c == '"' || c == '\'') && (i == 0 || std::string(" \t[{,:").find(text[i - 1]) != std::string::npos)) {
+      quote = c;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      if (++flow > kMaxYamlDepth) {
+        throw ConfigError(where, line, column, fmt::format("nested deeper than carve reads ({} levels)", kMaxYamlDepth));
+      }
+    } else if ((c == ']' || c == '}') && flow > 0) {
+      --flow;
+    }
   }
+}
+
+}  // namespace
+
+YAML::Node parse_yaml(const std::string& text, const std::string& where) {
+  if (text.size() > kMaxYamlBytes) {
+    throw ConfigError(fmt::format("{}: {} bytes; an experiment file is at most {} (is it the right file?)", where,
+                                  text.size(), kMaxYamlBytes));
+  }
+  check_nesting(text, where);
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(where, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: YAML error: {}", where, e.msg));
+  }
+}
+
+YAML::Node load_yaml_file(const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) throw ConfigError(fmt::format("{}: no such file", file));
+  if (std::filesystem::file_size(file, ec) > kMaxYamlBytes) {
+    throw ConfigError(fmt::format("{}: {} bytes; an experiment file is at most {} (is it the right file?)", file,
+                                  std::filesystem::file_size(file, ec), kMaxYamlBytes));
+  }
+  return parse_yaml(data::read_text_file(file), file);
 }
 
 std::string apply_override(YAML::Node& root, const std::string& assignment) {
@@ -197,9 +263,9 @@ std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const std::string path = assignment.substr(0, eq);
   YAML::Node value;
   try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    throw UsageError(fmt::format("--set '{}': the value is not valid YAML: {}", assignment, e.msg));
+    value = parse_yaml(assignment.substr(eq + 1), "--set " + assignment.substr(0, eq));
+  } catch (const ConfigError& e) {
+    throw UsageError(fmt::format("--set '{}': the value is not valid YAML: {}", assignment, e.what()));
   }
   std::vector<std::string> parts;
   for (size_t start = 0;;) {

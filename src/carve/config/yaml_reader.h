@@ -83,7 +83,17 @@ template <> bool MapReader::convert<bool>(const std::string&, const YAML::Node&)
 std::string location(const std::string& file, const YAML::Node& node, const std::string& path,
                      const std::set<std::string>* overridden = nullptr);
 
-// Parses a YAML file; a missing file or a syntax error is a ConfigError at FILE:LINE:COL.
+// What a YAML text may be before yaml-cpp sees it: yaml-cpp parses nested collections by
+// recursion without a limit (a file of 100,000 '[' overflows the stack), so carve bounds the
+// size and the nesting first. An experiment file is a few kilobytes, nested a few levels.
+constexpr size_t kMaxYamlBytes = 1 << 20;
+constexpr int kMaxYamlDepth = 64;
+
+// Parses YAML text from `where` (a file, or "--set KEY"), within the bounds above; a violation or
+// a syntax error is a ConfigError at WHERE:LINE:COL.
+YAML::Node parse_yaml(const std::string& text, const std::string& where);
+
+// Parses a YAML file (parse_yaml); a missing file is a ConfigError too.
 YAML::Node load_yaml_file(const std::string& file);
 
 // Applies `key.path=value` (value parsed as YAML) to `root`; returns the dotted path. Throws
