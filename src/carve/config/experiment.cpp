@@ -57,7 +57,8 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
 
 ExperimentSpec load_experiment(const std::string& file, const std::vector<std::string>& overrides) {
   if (!std::filesystem::is_regular_file(file)) throw ConfigError(fmt::format("{}: no such file", file));
-  return parse_experiment(data::read_text_file(file), file, overrides);
+  const auto text = data::read_text_file(file);
+  return config::guard_yaml(file, [&] { return parse_experiment(text, file, overrides); });
 }
 
 std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& file, const std::string& where) {

@@ -8,7 +8,17 @@
 
 namespace carve {
 
+namespace {
+std::vector<std::vector<std::string>> read_stack(const std::string& file);
+}
+
 std::vector<std::vector<std::string>> load_stack(const std::string& file) {
+  return config::guard_yaml(file, [&] { return read_stack(file); });
+}
+
+namespace {
+
+std::vector<std::vector<std::string>> read_stack(const std::string& file) {
   const YAML::Node root = config::load_yaml_file(file);
   std::vector<std::vector<std::string>> layers;
   if (!root.IsMap() || !root["stack"].IsDefined()) return layers;
@@ -36,6 +46,8 @@ std::vector<std::vector<std::string>> load_stack(const std::string& file) {
   }
   return layers;
 }
+
+}  // namespace
 
 std::string stack_yaml(const std::vector<std::vector<std::string>>& layers) {
   if (layers.empty()) return "";

@@ -123,12 +123,14 @@ const Table<SuiteSpec>& suite_table() {
 }  // namespace
 
 SuiteSpec load_suite(const std::string& file) {
-  const YAML::Node root = config::load_yaml_file(file);
-  SuiteSpec suite;
-  if (!root.IsMap() || !root["suite"].IsDefined()) return suite;
-  MapReader r(root["suite"], file, "suite");
-  suite_table().read(r, suite);
-  return suite;
+  return config::guard_yaml(file, [&] {
+    const YAML::Node root = config::load_yaml_file(file);
+    SuiteSpec suite;
+    if (!root.IsMap() || !root["suite"].IsDefined()) return suite;
+    MapReader r(root["suite"], file, "suite");
+    suite_table().read(r, suite);
+    return suite;
+  });
 }
 
 namespace config {

@@ -93,6 +93,21 @@ constexpr int kMaxYamlDepth = 64;
 // a syntax error is a ConfigError at WHERE:LINE:COL.
 YAML::Node parse_yaml(const std::string& text, const std::string& where);
 
+// Runs a reader of parsed YAML and turns a yaml-cpp exception escaping it — a node of another
+// kind than the reader expected, such as a mapping where a key's name belongs — into a
+// ConfigError at the node's place. Every reader entry point (experiment, suite, stack) goes
+// through it, so that nothing but carve's errors leaves a reader.
+template <class Read>
+auto guard_yaml(const std::string& file, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const YAML::Exception& e) {
+    const std::string what = "not what carve reads here (" + e.msg + "): expected a name or a value";
+    if (e.mark.is_null()) throw ConfigError(file + ": " + what);
+    throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, what);
+  }
+}
+
 // Parses a YAML file (parse_yaml); a missing file is a ConfigError too.
 YAML::Node load_yaml_file(const std::string& file);
 

@@ -12,6 +12,11 @@
 namespace carve {
 
 namespace {
+// Labels are classes, numbered from 0; a float holds every integer exactly up to 2^24.
+constexpr float kMaxLabel = 1 << 24;
+}  // namespace
+
+namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -58,8 +63,11 @@ Dataset load_amat(const std::string& path) {
                                   line, row.size(), columns));
     }
     const float label = row.back();
-    if (label < 0 || label != std::floor(label)) {
+    if (!(label >= 0) || label != std::floor(label)) {
       throw DataError(fmt::format("{}:{}: label {} is not a non-negative integer", path, line, label));
+    }
+    if (label >= kMaxLabel) {  // one output per class follows from it: bound before anything is sized by it
+      throw DataError(fmt::format("{}:{}: label {} is beyond carve's largest class ({})", path, line, label, kMaxLabel - 1));
     }
     // Real values are welcome (standardized inputs, say); only non-numbers are refused.
     for (int64_t c = 0; c + 1 < columns; ++c) {

