@@ -27,8 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_carve;
 using testing::slurp;
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
+constexpr auto q = testing::quoted;
 
 // A shell command's standard output (and its exit status).
 std::pair<int, std::string> shell(const std::string& command) {

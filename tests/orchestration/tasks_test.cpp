@@ -26,8 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_carve;
 using testing::slurp;
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
+constexpr auto q = testing::quoted;
 
 // The tasks of a plan run one by one as separate commands, in plan order, end where the whole
 // plan run in one process ends: the same sweep.csv and sweep.md, byte for byte. A task whose

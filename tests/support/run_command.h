@@ -25,7 +25,10 @@ inline std::string slurp(const std::filesystem::path& path) {
   return ss.str();
 }
 
-// `args` is appended to the executable's path as shell words (quote them yourself).
+// `text` as one shell word (for paths in run_carve's arguments; no single quotes inside).
+inline std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+// `args` is appended to the executable's path as shell words (quote them yourself: quoted()).
 inline CommandResult run_carve(const std::string& args) {
   namespace fs = std::filesystem;
   const auto dir = fs::temp_directory_path() / ("carve_cli_" + std::to_string(::getpid()));
