@@ -75,4 +75,16 @@ chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root L
       grep -E -A8 'error|FAILED' /build/build.log | head -80; echo 'libtorch2: the build failed'; exit 1
     fi
     cd /build && ctest --output-on-failure -j $(nproc) -LE slurm ${*@Q}
+    # An encoder written by carve on LibTorch 1.13, in Python torch 2.6: the same codes.
+    python3 - <<'PY'
+import torch
+m = torch.jit.load('/carve/tests/fixtures/encoder-1.13.pt')
+x = torch.linspace(0, 1, 75).reshape(3, 25)
+h = m.forward(x).double()
+rows = [l for l in open('/carve/tests/fixtures/encoder-1.13-codes.csv') if not l.startswith('#')]
+want = torch.tensor([[float(v) for v in r.split(',')] for r in rows], dtype=torch.float64)
+err = (h - want).abs().max().item()
+assert err < 1e-6, f'encoder-1.13.pt in Python torch {torch.__version__}: codes differ by {err}'
+print(f'libtorch2: encoder-1.13.pt loads in Python torch {torch.__version__}, codes within {err:.1e}')
+PY
   "
