@@ -39,8 +39,8 @@ Plan read_plan(const std::string& run_dir) {
     }
     return plan_from_json(j, path.string());
   }
-  throw UsageError(fmt::format("{}: no plan.json here (nor in {}.carve/): not a run directory that carve run, --jobs or "
-                               "submit started",
+  throw UsageError(fmt::format("{}: no plan.json here (nor in {}.carve/): not the directory of a sweep or suite, nor "
+                               "of a run that --task or carve submit started",
                                run_dir, dir));
 }
 
