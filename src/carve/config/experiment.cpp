@@ -56,7 +56,7 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
 }
 
 ExperimentSpec load_experiment(const std::string& file, const std::vector<std::string>& overrides) {
-  if (!std::filesystem::is_regular_file(file)) throw ConfigError(fmt::format("{}: no such file", file));
+  if (std::error_code ec; !std::filesystem::is_regular_file(file, ec)) throw ConfigError(fmt::format("{}: no such file", file));
   const auto text = data::read_text_file(file);
   return config::guard_yaml(file, [&] { return parse_experiment(text, file, overrides); });
 }

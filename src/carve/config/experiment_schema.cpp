@@ -87,7 +87,8 @@ TablePtr<DataSpec> data_table() {
   t->key("dir", &DataSpec::dir, std::string(),
          {"an existing directory",
           [](const std::string& v) -> std::optional<std::string> {
-            if (v.empty() || std::filesystem::is_directory(v)) return std::nullopt;
+            std::error_code ec;  // a name too long for the system is "no such directory", not an exception
+            if (v.empty() || std::filesystem::is_directory(v, ec)) return std::nullopt;
             return fmt::format("no such directory: {}", v);
           }},
          "data directory; `\"\"` means `$CARVE_DATA_DIR`, else the checkout's `data/`", Resume::free);
@@ -420,13 +421,14 @@ std::string resolve_data_paths(const std::string& dataset, const std::string& fi
   const auto parts = dataset_paths(dataset);
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::filesystem::path part(parts[i]);
+    std::error_code ec;  // a name too long for the system is "no such file", not an exception
     std::string resolved;
     if (part.is_absolute()) {
-      if (!std::filesystem::exists(part)) throw ConfigError(fmt::format("{}: no such file or directory: {}", where, parts[i]));
+      if (!std::filesystem::exists(part, ec)) throw ConfigError(fmt::format("{}: no such file or directory: {}", where, parts[i]));
       resolved = parts[i];
-    } else if (const auto beside = (base / part).lexically_normal(); std::filesystem::exists(beside)) {
+    } else if (const auto beside = (base / part).lexically_normal(); std::filesystem::exists(beside, ec)) {
       resolved = beside.string();
-    } else if (std::filesystem::exists(part)) {
+    } else if (std::filesystem::exists(part, ec)) {
       resolved = parts[i];  // relative to the working directory, as carve 0.1 read it
     } else {
       throw ConfigError(fmt::format("{}: no such file or directory: {} (tried {} beside the experiment file{})", where,

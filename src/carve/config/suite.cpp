@@ -59,7 +59,7 @@ const Table<SuiteRun>& run_table() {
                 s.file = run.get<std::string>("file", "");
                 if (s.file.empty()) return;
                 const auto path = fs::path(run.file()).parent_path() / s.file;
-                if (!fs::exists(path)) run.fail("file", fmt::format("no such file: {}", path.string()));
+                if (std::error_code ec; !fs::exists(path, ec)) run.fail("file", fmt::format("no such file: {}", path.string()));
                 s.file = path.string();
               },
               [](YAML::Emitter&, const SuiteRun&) {}, no_diff);
