@@ -16,6 +16,7 @@
 
 #include "carve/orchestration/plan.h"
 #include "carve/orchestration/status.h"
+#include "carve/process.h"
 #include "support/csv.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -29,14 +30,10 @@ using testing::run_carve;
 using testing::slurp;
 constexpr auto q = testing::quoted;
 
-// A shell command's standard output (and its exit status).
+// A shell command's exit code and output (stdout and stderr).
 std::pair<int, std::string> shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const auto r = run_shell(command + " 2>&1");
+  return {r.exit_code(), r.out};
 }
 
 bool wait_for(const std::function<bool()>& condition, double seconds) {

@@ -60,8 +60,7 @@ void add_cluster_commands(CLI::App& app, Action& action) {
       o.force = a->force;
       o.out = plan.directory;
       if (!a->dry_run) prepare_plan(plan, o);
-      const auto carve = std::filesystem::read_symlink("/proc/self/exe").string();
-      auto jobs = slurm_jobs(plan, a->slurm_options, carve);
+      auto jobs = slurm_jobs(plan, a->slurm_options, carve_executable());
       if (a->dry_run) {
         for (const auto& job : jobs) std::cout << "# " << job.script << "\n" << job.text << "\n";
         std::cout << fmt::format("dry run: {} job array{}; nothing written or submitted\n", jobs.size(),

@@ -4,12 +4,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
 namespace carve::cli {
 
 using Action = std::function<int()>;
+
+// This executable's absolute path: what --jobs' children and SLURM's batch scripts run.
+inline std::string carve_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
 void add_penalty_commands(CLI::App& app, Action& action);
 void add_bench_commands(CLI::App& app, Action& action);

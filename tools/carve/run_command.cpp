@@ -70,7 +70,7 @@ struct Execution {
 
 // `carve --threads T run FILE --out DIR --task ID [--device D] [--set ...]` for --jobs' children.
 std::vector<std::string> task_command(const Plan& plan, const Task& task, const RunOptions& o, int threads) {
-  std::vector<std::string> argv{std::filesystem::read_symlink("/proc/self/exe").string(), "--threads",
+  std::vector<std::string> argv{carve_executable(), "--threads",
                                 std::to_string(threads), "run", plan.file, "--out", plan.directory, "--task", task.id};
   if (!o.device.empty()) argv.insert(argv.end(), {"--device", o.device});
   for (const auto& s : plan.overrides) argv.insert(argv.end(), {"--set", s});

@@ -1,9 +1,9 @@
 #include "carve/bench/measure.h"
 
+#include "carve/process.h"
+
 #include <fmt/format.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 
@@ -24,14 +24,10 @@ double peak_mib(bool reset) {
 }
 
 nlohmann::json run_peer(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot start the peer: " + command);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  if (status != 0) throw std::runtime_error(fmt::format("the peer failed (status {}): {}", status, command));
-  return nlohmann::json::parse(out);
+  const auto r = run_shell(command);
+  if (r.status == -1) throw std::runtime_error("cannot start the peer: " + command);
+  if (r.status != 0) throw std::runtime_error(fmt::format("the peer failed (status {}): {}", r.status, command));
+  return nlohmann::json::parse(r.out);
 }
 
 nlohmann::json goal(const std::string& name, double measured, const std::string& comparison, double target) {

@@ -19,13 +19,9 @@ namespace {
 
 using config::MapReader;
 
-YAML::Node load_yaml(const std::string& text, const std::string& file) { return config::parse_yaml(text, file); }
-
-}  // namespace
-
-ExperimentSpec parse_experiment(const std::string& text, const std::string& file,
-                                const std::vector<std::string>& overrides) {
-  YAML::Node root = load_yaml(text, file);
+ExperimentSpec read_experiment(const std::string& text, const std::string& file,
+                               const std::vector<std::string>& overrides) {
+  YAML::Node root = config::parse_yaml(text, file);
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, 1, "the file is empty");
   auto overridden = std::make_shared<std::set<std::string>>();
   for (const auto& o : overrides) overridden->insert(config::apply_override(root, o));
@@ -37,17 +33,19 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   const YAML::Node& const_root = root;
   s.data.dataset = config::resolve_data_paths(
       s.data.dataset, file, config::location(file, const_root["data"]["dataset"], "data.dataset", overridden.get()) + ": data.dataset");
-  // Every sweep point must be valid before anything runs.
-  for (const auto& point : sweep_points(s)) {
-    if (point.empty()) break;
+  // Every sweep point must be valid before anything runs: the file without its sweep block, at
+  // each point.
+  const auto points = sweep_points(s);
+  if (points.empty() || points.front().empty()) return s;
+  YAML::Node without_sweep = config::parse_yaml(text, file);
+  without_sweep.remove("sweep");
+  std::stringstream base;
+  base << without_sweep;
+  for (const auto& point : points) {
     auto all = overrides;
     all.insert(all.end(), point.begin(), point.end());
-    YAML::Node copy = load_yaml(text, file);
-    copy.remove("sweep");
-    std::stringstream ss;
-    ss << copy;
     try {
-      parse_experiment(ss.str(), file, all);
+      parse_experiment(base.str(), file, all);
     } catch (const ConfigError& e) {
       throw ConfigError(fmt::format("{} (sweep point {})", e.what(), fmt::join(point, ", ")));
     }
@@ -55,10 +53,17 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& file
   return s;
 }
 
+}  // namespace
+
+// A yaml-cpp exception that escapes the reader (a node of another kind than expected) becomes a
+// ConfigError here, for files, run directories' config.yaml and texts alike.
+ExperimentSpec parse_experiment(const std::string& text, const std::string& file,
+                                const std::vector<std::string>& overrides) {
+  return config::guard_yaml(file, [&] { return read_experiment(text, file, overrides); });
+}
+
 ExperimentSpec load_experiment(const std::string& file, const std::vector<std::string>& overrides) {
-  if (std::error_code ec; !std::filesystem::is_regular_file(file, ec)) throw ConfigError(fmt::format("{}: no such file", file));
-  const auto text = data::read_text_file(file);
-  return config::guard_yaml(file, [&] { return parse_experiment(text, file, overrides); });
+  return parse_experiment(config::read_yaml_text(file), file, overrides);
 }
 
 std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& file, const std::string& where) {

@@ -230,11 +230,19 @@ void check_nesting(const std::string& text, const std::string& where) {
 
 }  // namespace
 
-YAML::Node parse_yaml(const std::string& text, const std::string& where) {
-  if (text.size() > kMaxYamlBytes) {
-    throw ConfigError(fmt::format("{}: {} bytes; an experiment file is at most {} (is it the right file?)", where,
-                                  text.size(), kMaxYamlBytes));
+namespace {
+
+void refuse_size(const std::string& where, uintmax_t bytes) {
+  if (bytes > kMaxYamlBytes) {
+    throw ConfigError(fmt::format("{}: {} bytes; an experiment file is at most {} (is it the right file?)", where, bytes,
+                                  kMaxYamlBytes));
   }
+}
+
+}  // namespace
+
+YAML::Node parse_yaml(const std::string& text, const std::string& where) {
+  refuse_size(where, text.size());
   check_nesting(text, where);
   try {
     return YAML::Load(text);
@@ -245,15 +253,14 @@ YAML::Node parse_yaml(const std::string& text, const std::string& where) {
   }
 }
 
-YAML::Node load_yaml_file(const std::string& file) {
-  std::error_code ec;
+std::string read_yaml_text(const std::string& file) {
+  std::error_code ec;  // a name too long for the system is "no such file", not an exception
   if (!std::filesystem::is_regular_file(file, ec)) throw ConfigError(fmt::format("{}: no such file", file));
-  if (std::filesystem::file_size(file, ec) > kMaxYamlBytes) {
-    throw ConfigError(fmt::format("{}: {} bytes; an experiment file is at most {} (is it the right file?)", file,
-                                  std::filesystem::file_size(file, ec), kMaxYamlBytes));
-  }
-  return parse_yaml(data::read_text_file(file), file);
+  refuse_size(file, std::filesystem::file_size(file, ec));  // before reading it all
+  return data::read_text_file(file);
 }
+
+YAML::Node load_yaml_file(const std::string& file) { return parse_yaml(read_yaml_text(file), file); }
 
 std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');

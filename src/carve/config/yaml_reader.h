@@ -108,7 +108,11 @@ auto guard_yaml(const std::string& file, Read&& read) -> decltype(read()) {
   }
 }
 
-// Parses a YAML file (parse_yaml); a missing file is a ConfigError too.
+// The text of a YAML file: a missing file, or one beyond kMaxYamlBytes, is a ConfigError (the
+// size checked before it is read).
+std::string read_yaml_text(const std::string& file);
+
+// Parses a YAML file (read_yaml_text, parse_yaml).
 YAML::Node load_yaml_file(const std::string& file);
 
 // Applies `key.path=value` (value parsed as YAML) to `root`; returns the dotted path. Throws

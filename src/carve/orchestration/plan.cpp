@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,7 +17,6 @@
 #include "carve/orchestration/sweep.h"
 #include "carve/orchestration/task_lock.h"
 #include "carve/train/run_dir.h"
-#include "carve/train/run_directory.h"
 #include "carve/train/stop.h"
 
 #include <unistd.h>
@@ -164,11 +164,8 @@ std::string state_directory(const Plan& plan) {
 
 std::string task_stem(const std::string& id) {
   std::string stem = id;
-  for (auto& c : stem) {
-    if (c == '/') c = '+';
-    else if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '=' || c == ',' || c == '-' || c == '_')) c = '_';
-  }
-  return stem;
+  std::replace(stem.begin(), stem.end(), '/', '+');
+  return safe_file_name(stem);
 }
 
 std::string task_file(const Plan& plan, const Task& task, const std::string& suffix) {
@@ -415,7 +412,7 @@ nlohmann::json task_result(const Plan& plan, const Task& task) {
   switch (task.kind) {
     case TaskKind::select: return {{"chosen", chosen_point(dir)}};
     case TaskKind::sweep_table:
-    case TaskKind::suite_table: return {{"table", (dir / (task.kind == TaskKind::sweep_table ? "sweep.md" : "table.md")).string()}};
+    case TaskKind::suite_table: return {{"table", last_output(plan, task).string()}};
     default: return read_summary(dir.string());
   }
 }
@@ -450,9 +447,7 @@ RunResult execute_task(const Plan& plan, const std::string& id, const RunOptions
   RunOptions o = options;
   o.resume = true;  // a finished task is read back, a half-done one resumes
   o.out = plan.directory;
-  if (plan.tasks.size() > 1) RunDirectory::open_group(plan.directory, RunDirectory::Mode::resume);
-  fs::create_directories(fs::path(state_directory(plan)) / "tasks");
-  freeze_plan_file(plan);
+  prepare_plan(plan, o);
   std::vector<std::string> waiting;
   for (const auto& d : task.depends_on)
     if (!task_finished(plan, plan.task(d))) waiting.push_back(d);
@@ -465,7 +460,6 @@ RunResult execute_task(const Plan& plan, const std::string& id, const RunOptions
   fs::remove(task_file(plan, task, ".requeued"));
   try {
     Executor executor(plan, o);
-    nlohmann::json result;
     if (plan.tasks.size() == 1) {
       const fs::path dir(plan.directory);
       o.resume = fs::exists(dir);

@@ -1,18 +1,15 @@
 #include "carve/orchestration/slurm.h"
 
-#include <sys/wait.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/orchestration/parallel.h"
+#include "carve/process.h"
 
 namespace carve {
 
@@ -32,16 +29,20 @@ namespace {
 
 fs::path slurm_directory(const Plan& plan) { return fs::absolute(fs::path(state_directory(plan)) / "slurm"); }
 
+// The log of array task `index` of `job` at `level` (the script gives "%A" and "%a" to SLURM).
+fs::path log_path(const Plan& plan, size_t level, const std::string& job, const std::string& index) {
+  return slurm_directory(plan) / "logs" / fmt::format("level-{}-{}_{}.out", level, job, index);
+}
+
 std::string script_text(const Plan& plan, const SlurmOptions& o, const std::string& carve, size_t level,
                         const std::vector<std::string>& tasks) {
-  const auto dir = slurm_directory(plan);
   std::string s = "#!/bin/bash\n";
   s += fmt::format("# carve: level {} of the plan of {} ({} task{}), written by carve submit.\n", level, plan.file,
                    tasks.size(), tasks.size() == 1 ? "" : "s");
   s += fmt::format("#SBATCH --job-name={}\n", shell_quote(fmt::format("carve-{}-{}", plan.name, level)));
   s += fmt::format("#SBATCH --array=0-{}{}\n", tasks.size() - 1,
                    o.array_parallelism > 0 ? fmt::format("%{}", o.array_parallelism) : "");
-  s += fmt::format("#SBATCH --output={}\n", shell_quote((dir / "logs" / fmt::format("level-{}-%A_%a.out", level)).string()));
+  s += fmt::format("#SBATCH --output={}\n", shell_quote(log_path(plan, level, "%A", "%a").string()));
   s += "#SBATCH --open-mode=append\n";  // a requeued task adds to its log
   s += "#SBATCH --requeue\n";
   s += fmt::format("#SBATCH --signal=B:USR1@{}\n", o.signal_grace);
@@ -66,16 +67,12 @@ std::string script_text(const Plan& plan, const SlurmOptions& o, const std::stri
   return s;
 }
 
-// Runs a command, returns its exit status and its output (stdout and stderr).
+// Runs a command; returns its exit code and what it printed (stdout and stderr), trimmed.
 std::pair<int, std::string> capture(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, "cannot start: " + command};
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
-  const int status = pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  auto r = run_shell(command + " 2>&1");
+  if (r.status == -1) return {-1, "cannot start: " + command};
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
+  return {r.exit_code(), r.out};
 }
 
 }  // namespace
@@ -110,7 +107,6 @@ std::vector<SlurmJob> submit_slurm(const Plan& plan, std::vector<SlurmJob> jobs)
       submissions = nlohmann::json::array();
     }
   }
-  nlohmann::json now = nlohmann::json::array();
   for (auto& job : jobs) {
     std::string command = "sbatch --parsable --kill-on-invalid-dep=yes";
     if (!below.empty()) command += fmt::format(" --dependency=afterok:{}", fmt::join(below, ":"));
@@ -123,8 +119,7 @@ std::vector<SlurmJob> submit_slurm(const Plan& plan, std::vector<SlurmJob> jobs)
     }
     job.job_id = out.substr(0, out.find(';'));  // "id;cluster" on federated clusters
     below.push_back(job.job_id);
-    now.push_back({{"level", job.level}, {"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}});
-    submissions.push_back(now.back());
+    submissions.push_back({{"level", job.level}, {"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}});
     data::write_text_file(record.string(), submissions.dump(2) + "\n");
   }
   return jobs;
@@ -138,9 +133,8 @@ std::map<std::string, std::string> slurm_logs(const Plan& plan) {
     for (const auto& job : nlohmann::json::parse(data::read_text_file(record.string()))) {
       const auto tasks = job.at("tasks").get<std::vector<std::string>>();
       for (size_t i = 0; i < tasks.size(); ++i) {
-        logs[tasks[i]] = (slurm_directory(plan) / "logs" /
-                          fmt::format("level-{}-{}_{}.out", job.at("level").get<size_t>(), job.at("job_id").get<std::string>(), i))
-                             .string();
+        logs[tasks[i]] =
+            log_path(plan, job.at("level").get<size_t>(), job.at("job_id").get<std::string>(), std::to_string(i)).string();
       }
     }
   } catch (const nlohmann::json::exception&) {

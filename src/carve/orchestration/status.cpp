@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
@@ -47,9 +48,11 @@ Plan read_plan(const std::string& run_dir) {
 std::vector<TaskStatus> plan_status(const Plan& plan) {
   const auto logs = slurm_logs(plan);  // task id -> its latest SLURM log, where it was submitted
   std::map<std::string, TaskState> states;
+  std::set<std::string> failed_or_blocked;  // what the tasks after them wait for in vain
   std::vector<TaskStatus> out;
   for (const auto& t : plan.tasks) {
     TaskStatus s{t.id, TaskState::pending, ""};
+    const fs::path dir = fs::path(plan.directory) / t.directory;
     const auto requeued = task_file(plan, t, ".requeued");
     const auto failed = task_file(plan, t, ".failed");
     const auto log = logs.count(t.id) ? logs.at(t.id) : task_file(plan, t, ".log");
@@ -68,28 +71,29 @@ std::vector<TaskStatus> plan_status(const Plan& plan) {
       if (fs::exists(log)) s.detail += fmt::format(" (log: {})", log);
     } else if (fs::exists(requeued)) {
       s.detail = "requeued after preemption, resumes from its checkpoint";
-    } else if (logs.count(t.id) && fs::exists(log) && !last_line(log).empty() &&
-               fs::exists(fs::path(plan.directory) / t.directory / "summary.json") == false &&
-               !fs::exists(fs::path(plan.directory) / t.directory / "checkpoint.pt")) {
+    } else if (const auto last = logs.count(t.id) ? last_line(log) : std::string();
+               !last.empty() && !fs::exists(dir / "checkpoint.pt")) {
       // Under SLURM: it started, is not running, did not finish and recorded nothing (killed:
       // time limit, memory, node failure).
       s.state = TaskState::failed;
-      s.detail = fmt::format("{} (log: {})", last_line(log), log);
+      s.detail = fmt::format("{} (log: {})", last, log);
     } else {
       std::vector<std::string> blocked, waiting;
       for (const auto& d : t.depends_on) {
-        if (states.at(d) == TaskState::failed) blocked.push_back(d);
+        if (failed_or_blocked.count(d)) blocked.push_back(d);
         else if (states.at(d) != TaskState::done) waiting.push_back(d);
       }
       if (!blocked.empty()) {
         s.detail = fmt::format("will not start: {} failed", fmt::join(blocked, ", "));
+        failed_or_blocked.insert(t.id);
       } else if (!waiting.empty()) {
         s.detail = fmt::format("waits for {} task{}", waiting.size(), waiting.size() == 1 ? "" : "s");
-      } else if (fs::exists(fs::path(plan.directory) / t.directory / "checkpoint.pt")) {
+      } else if (fs::exists(dir / "checkpoint.pt")) {
         s.detail = "stopped at a checkpoint; resumes";
       }
     }
-    states[t.id] = s.state == TaskState::failed || (s.detail.rfind("will not start", 0) == 0) ? TaskState::failed : s.state;
+    if (s.state == TaskState::failed) failed_or_blocked.insert(t.id);
+    states[t.id] = s.state;
     out.push_back(s);
   }
   return out;

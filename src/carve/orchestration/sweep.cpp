@@ -32,6 +32,10 @@ std::string sweep_point_name(const std::vector<std::string>& point) {
     if (prev != std::string::npos) key = key.substr(prev + 1);
     name += (name.empty() ? "" : ",") + key + "=" + a.substr(a.find('=') + 1);
   }
+  return safe_file_name(name);
+}
+
+std::string safe_file_name(std::string name) {
   for (auto& c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '=' || c == ',' || c == '-' || c == '_')) c = '_';
   }

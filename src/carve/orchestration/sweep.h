@@ -61,4 +61,7 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& results, const std::string& 
 // safe for a file system.
 std::string sweep_point_name(const std::vector<std::string>& point);
 
+// `name` with every character but letters, digits and . = , - _ replaced by '_'.
+std::string safe_file_name(std::string name);
+
 }  // namespace carve

@@ -76,7 +76,7 @@ void write_holder(int fd) {
 
 // The holder of an existing lock file is gone: its flock is free, or (without flock) it was on
 // this host and its process no longer exists.
-bool stale(int fd, Flock flock_state, const Holder& h) {
+bool stale(Flock flock_state, const Holder& h) {
   if (flock_state == Flock::taken) return true;
   if (flock_state == Flock::held) return false;
   return h.host == host_name() && h.pid > 0 && kill(static_cast<pid_t>(h.pid), 0) != 0 && errno == ESRCH;
@@ -103,7 +103,7 @@ TaskLock TaskLock::acquire(const std::string& path, const std::string& what) {
     if (fd < 0) continue;  // released meanwhile: try again
     const auto state = try_flock(fd);
     const auto h = read_holder(fd);
-    if (!stale(fd, state, h)) {
+    if (!stale(state, h)) {
       close(fd);
       throw UsageError(fmt::format("task {} is running already ({}; lock {}); wait for it, or remove the lock if "
                                    "that process is gone",
@@ -125,7 +125,7 @@ std::string TaskLock::holder(const std::string& path) {
   if (fd < 0) return "";
   const auto state = try_flock(fd);
   const auto h = read_holder(fd);
-  const bool is_stale = stale(fd, state, h);
+  const bool is_stale = stale(state, h);
   close(fd);  // drops the flock we may have taken
   return is_stale ? "" : describe(h);
 }
