@@ -6,7 +6,7 @@
 ///
 /// A task is done when its last output is there (task_finished), running while a live process
 /// holds its lock, failed when it recorded a failure (or, under SLURM, its log shows it ended
-/// without finishing and without being requeued), else pending — waiting for its
+/// without finishing, without a checkpoint and without being requeued), else pending — waiting for its
 /// dependencies, stopped at a checkpoint, requeued after preemption, or never started.
 #pragma once
 
