@@ -123,14 +123,16 @@ TEST_F(SlurmCluster, PreemptedTaskRequeuesAndResumes) {
   ASSERT_EQ(shell("scancel --batch --signal=USR1 " + task).first, 0);
   const auto plan = read_plan(out);
   const auto requeued = task_file(plan, plan.task("point/optimizer.lr=0.05"), ".requeued");
-  ASSERT_TRUE(wait_for([&] { return fs::exists(requeued); }, 30)) << run_carve("status " + q(out)).out;
+  const auto log_file = dir.file("cluster/slurm/logs/level-0-" + task + ".out");
+  ASSERT_TRUE(wait_for([&] { return fs::exists(requeued); }, 30))
+      << run_carve("status " + q(out)).out << "log:\n" << slurp(log_file);
   EXPECT_EQ(plan_status(plan)[1].detail, "requeued after preemption, resumes from its checkpoint");
   // SLURM holds a requeued job back two minutes; the test does not wait for that.
   ASSERT_TRUE(wait_for([&] { return job_state(task) == "PENDING"; }, 30)) << job_state(task);
   ASSERT_EQ(shell("scontrol update JobId=" + task + " StartTime=now").first, 0);
   ASSERT_TRUE(wait_for([&] { return all_done(out); }, 120)) << run_carve("status " + q(out)).out;
 
-  const auto log = slurp(dir.file("cluster/slurm/logs/level-0-" + task + ".out"));
+  const auto log = slurp(log_file);
   EXPECT_NE(log.find("stopped by SIGUSR1 in epoch"), std::string::npos) << log;
   EXPECT_NE(log.find("requeued " + task + " (restart 1 of at most 3)"), std::string::npos) << log;
   EXPECT_NE(log.find("epoch 40/40"), std::string::npos) << log;

@@ -264,5 +264,39 @@ TEST(Tasks, PreemptionBeyondTheRequeueBoundFails) {
   for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"}) ::unsetenv(v);
 }
 
+// SLURM answers `scontrol requeue` of a running job by ending the job: SIGTERM to every one of its
+// processes, scontrol too, sometimes before scontrol has reported back (CI saw it). The task must
+// still requeue, record it and say so. The stand-in scontrol does what slurmstepd does — SIGTERM
+// to the whole process group, which setsid makes carve's own — then reports success.
+TEST(Tasks, RequeueSurvivesSlurmEndingTheJob) {
+  testing::TempDir dir;
+  const auto file = testing::toy_sweep(dir);
+  dir.write("scontrol", "#!/bin/sh\necho \"$@\" > " + dir.file("scontrol.args") + "\nkill -TERM 0\nsleep 1\n");
+  fs::permissions(dir.file("scontrol"), fs::perms::owner_all);
+  const std::string env = "PATH=" + q(dir.path().string() + ":" + std::getenv("PATH")) +
+                          " SLURM_JOB_ID=77 SLURM_ARRAY_JOB_ID=76 SLURM_ARRAY_TASK_ID=1 SLURM_RESTART_COUNT=0"
+                          " CARVE_TEST_SIGNAL_AFTER_STEPS=3:USR1";
+  const std::string command = "env " + env + " setsid --wait " + q(CARVE_EXE) + " --threads 1 run " + q(file) +
+                              " --out " + q(dir.file("run")) + " --task point/optimizer.lr=0.05 > " +
+                              q(dir.file("out")) + " 2> " + q(dir.file("err")) + " < /dev/null";
+  const int status = std::system(command.c_str());
+  const auto err = slurp(dir.file("err"));
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 138) << err;
+  EXPECT_NE(err.find("stopped by SIGUSR1"), std::string::npos) << err;
+  EXPECT_NE(err.find("requeued 76_1 (restart 1 of at most 3); it resumes from its checkpoint"), std::string::npos) << err;
+  EXPECT_EQ(slurp(dir.file("scontrol.args")), "requeue 76_1\n");
+  const auto plan = read_plan(dir.file("run"));
+  EXPECT_EQ(plan_status(plan)[1].detail, "requeued after preemption, resumes from its checkpoint");
+
+  // A requeue SLURM refuses: one line saying so, exit 1, and no record of a requeue.
+  dir.write("scontrol", "#!/bin/sh\necho 'scontrol: error: Job has already finished' >&2\nexit 1\n");
+  ASSERT_EQ(std::system(command.c_str()), 1 << 8) << slurp(dir.file("err"));
+  EXPECT_EQ(slurp(dir.file("err")).substr(slurp(dir.file("err")).find('\n') + 1),
+            "carve: task point/optimizer.lr=0.05: scontrol requeue 76_1 failed: scontrol: error: Job has already "
+            "finished\n");
+  EXPECT_EQ(plan_status(plan)[1].detail, "stopped at a checkpoint; resumes");
+}
+
 }  // namespace
 }  // namespace carve

@@ -100,7 +100,8 @@ int run_interruptibly(const std::string& file, const std::vector<std::string>& s
     std::cerr << "carve: " << e.what() << "\n";
     if (!how.task.empty() && e.signal() == SIGUSR1 && in_slurm_job()) {
       // SLURM's warning signal: requeue this array task, to resume from the checkpoint just written.
-      std::cerr << "carve: " << requeue_after_preemption(plan, plan.task(how.task), how.max_requeues) << "\n";
+      const auto requeued = requeue_after_preemption(plan, plan.task(how.task), how.max_requeues);
+      std::cerr << "carve: " << requeued << "\n";
     } else {
       std::cerr << "carve: to continue: " << resume_command(o.command_line) << "\n";
     }

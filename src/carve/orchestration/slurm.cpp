@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 
@@ -160,10 +161,22 @@ std::string requeue_after_preemption(const Plan& plan, const Task& task, int max
     record_task_failure(plan, task, message);
     throw TaskFailed(message);
   }
+  // SLURM answers the requeue of a running job by ending the job: SIGTERM to each of its
+  // processes, scontrol among them, at times before scontrol has reported back. The checkpoint is
+  // written; what is left is to learn SLURM's answer and to record it, so this process and
+  // scontrol (it inherits the disposition) ignore SIGTERM until then. The record comes first,
+  // so that not even SIGKILL leaves a requeued task without it.
+  const auto previous = std::signal(SIGTERM, SIG_IGN);
+  const auto record = task_file(plan, task, ".requeued");
+  data::write_text_file(record, nlohmann::json{{"job", job}, {"restarts", restarts + 1}}.dump() + "\n");
   const auto [status, out] = capture("scontrol requeue " + shell_quote(job));
-  if (status != 0) throw TaskFailed(fmt::format("task {}: scontrol requeue {} failed: {}", task.id, job, out));
-  data::write_text_file(task_file(plan, task, ".requeued"),
-                        nlohmann::json{{"job", job}, {"restarts", restarts + 1}}.dump() + "\n");
+  std::signal(SIGTERM, previous);
+  if (status != 0) {
+    std::error_code ignored;
+    fs::remove(record, ignored);
+    throw TaskFailed(fmt::format("task {}: scontrol requeue {} failed: {}", task.id, job,
+                                 out.empty() ? "no message (exit status " + std::to_string(status) + ")" : out));
+  }
   return fmt::format("requeued {} (restart {} of at most {}); it resumes from its checkpoint", job, restarts + 1, max_requeues);
 }
 

@@ -67,7 +67,9 @@ bool in_slurm_job();
 
 /// Called when a task under SLURM stopped on SIGUSR1: requeues this array task (or job) with
 /// scontrol and returns what it did; after `max_requeues` restarts it does not, and throws
-/// TaskFailed so that the task fails (its dependents are cancelled).
+/// TaskFailed so that the task fails (its dependents are cancelled). It records the requeue
+/// (tasks/<id>.requeued) before asking for it, and ignores SIGTERM while scontrol runs: SLURM
+/// ends a job it requeues, and that must not cut the record or scontrol's answer short.
 std::string requeue_after_preemption(const Plan& plan, const Task& task, int max_requeues);
 
 /// `text` quoted for a POSIX shell.
