@@ -164,7 +164,7 @@ Values collect(const fs::path& root) {
     } else if (name == "summary.json") {
       std::ifstream in(entry.path());
       collect_json(nlohmann::json::parse(in), rel, out);
-    } else if (ext == ".pt" && name != "checkpoint.pt" && name != "finetune.pt") {
+    } else if (ext == ".pt" && (name == "encoder.pt" || name == "classifier.pt")) {
       collect_module(entry.path(), rel, out);
     }
   }

@@ -16,6 +16,7 @@
 #include "carve/train/stop.h"
 #include "support/csv.h"
 #include "support/run_command.h"
+#include "support/same_results.h"
 #include "support/temp_dir.h"
 
 namespace carve {
@@ -80,60 +81,8 @@ class Interrupt : public ::testing::Test {
     run_file(dir.file(file), overrides, o);
   }
 
-  // The two trees hold the same results.
   void expect_same(const std::string& a, const std::string& b) const {
-    const fs::path pa = dir.path() / a, pb = dir.path() / b;
-    int compared = 0;
-    for (const auto& entry : fs::recursive_directory_iterator(pa)) {
-      const auto rel = fs::relative(entry.path(), pa);
-      const auto other = pb / rel;
-      const auto ext = entry.path().extension().string();
-      if (ext != ".csv" && ext != ".json" && rel.filename() != "encoder.pt" && rel.filename() != "classifier.pt") continue;
-      ASSERT_TRUE(fs::exists(other)) << rel;
-      ++compared;
-      if (ext == ".csv") {
-        expect_same_csv(entry.path().string(), other.string(), rel.string());
-      } else if (ext == ".json") {
-        EXPECT_EQ(normalized(entry.path(), pa), normalized(other, pb)) << rel;
-      } else {
-        auto ma = torch::jit::load(entry.path().string()), mb = torch::jit::load(other.string());
-        const auto pa_ = ma.named_parameters(), pb_ = mb.named_parameters();
-        auto ib = pb_.begin();
-        for (const auto& p : pa_) {
-          ASSERT_NE(ib, pb_.end()) << rel;
-          EXPECT_EQ(p.name, (*ib).name) << rel;
-          EXPECT_TRUE(torch::equal(p.value, (*ib).value)) << rel << " " << p.name;
-          ++ib;
-        }
-      }
-    }
-    EXPECT_GT(compared, 3);
-  }
-  static void expect_same_csv(const std::string& a, const std::string& b, const std::string& rel) {
-    const auto ca = testing::parse_csv_strict(testing::slurp(a)), cb = testing::parse_csv_strict(testing::slurp(b));
-    ASSERT_EQ(ca.header, cb.header) << rel;
-    ASSERT_EQ(ca.rows.size(), cb.rows.size()) << rel;
-    for (size_t r = 0; r < ca.rows.size(); ++r)
-      for (size_t c = 0; c < ca.header.size(); ++c)
-        if (ca.header[c] != "seconds") EXPECT_EQ(ca.rows[r][c], cb.rows[r][c]) << rel << " row " << r + 1 << " " << ca.header[c];
-  }
-  // summary.json and friends without wall-clock times, command lines and the tree's own path.
-  static std::string normalized(const fs::path& file, const fs::path& root) {
-    auto j = nlohmann::json::parse(testing::slurp(file.string()));
-    std::function<void(nlohmann::json&)> strip = [&](nlohmann::json& v) {
-      if (v.is_object()) {
-        v.erase("seconds");
-        v.erase("command_line");
-        for (auto& [k, x] : v.items()) strip(x);
-      } else if (v.is_array()) {
-        for (auto& x : v) strip(x);
-      } else if (v.is_string()) {
-        auto s = v.get<std::string>();
-        if (s.rfind(root.string(), 0) == 0) v = s.substr(root.string().size());
-      }
-    };
-    strip(j);
-    return j.dump(1);
+    testing::expect_same_results(dir.path() / a, dir.path() / b);
   }
 
   testing::TempDir dir;
@@ -161,8 +110,11 @@ TEST_F(Interrupt, TwoKeySweepIncludingAPointKilledBeforeItsFirstCheckpoint) {
   // After the first stop, the point's checkpoint is removed: as if the process had been killed
   // in its first epoch. Resuming restarts that point.
   const auto killed = [&] {
-    for (const auto& e : fs::directory_iterator(dir.path() / "every-5"))
-      if (fs::exists(e.path() / "checkpoint.pt")) fs::remove(e.path() / "checkpoint.pt");
+    for (const auto& e : fs::directory_iterator(dir.path() / "every-5")) {
+      if (!e.is_directory()) continue;
+      fs::remove(e.path() / "checkpoint.pt");
+      fs::remove(e.path() / "checkpoint.previous.pt");
+    }
   };
   EXPECT_GE(run_interrupted("sweep.yaml", "every-5", 5, killed), 4 * 26 / 5);
   expect_same("straight", "every-5");

@@ -5,21 +5,74 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
+#include <iostream>
+#include <string>
 #include <thread>
 
 #include <torch/torch.h>
 
+#include "carve/atomic_file.h"
 #include "carve/error.h"
 #include "carve/runtime.h"
 #include "carve/version.h"
 #include "commands.h"
 #include "console.h"
 
+namespace {
+
+// For the tests of write faults (tests/train/write_faults_test.cpp), from the environment:
+// CARVE_TEST_WRITES=FILE appends the path of every write to FILE; CARVE_TEST_WRITE_FAULT=NAME@K
+// fails the K-th write (default 1) of a file named NAME as a full disk would, and NAME@K:rmdir
+// removes the file's directory first (as if deleted under the run), so that the write fails for real.
+void arm_test_write_faults() {
+  const char* log = std::getenv("CARVE_TEST_WRITES");
+  const char* fault = std::getenv("CARVE_TEST_WRITE_FAULT");
+  if (log == nullptr && fault == nullptr) return;
+  std::string name = fault == nullptr ? "" : fault;
+  const bool rmdir = name.size() > 6 && name.compare(name.size() - 6, 6, ":rmdir") == 0;
+  if (rmdir) name.resize(name.size() - 6);
+  long countdown = 1;
+  if (const auto at = name.find('@'); at != std::string::npos) {
+    countdown = std::atol(name.c_str() + at + 1);
+    name.resize(at);
+  }
+  carve::set_write_hook([log = std::string(log == nullptr ? "" : log), name, rmdir, countdown](const std::string& path) mutable {
+    if (!log.empty()) {
+      if (FILE* f = std::fopen(log.c_str(), "a")) {
+        std::fprintf(f, "%s\n", path.c_str());
+        std::fclose(f);
+      }
+    }
+    if (name.empty() || std::filesystem::path(path).filename() != name || --countdown != 0) return;
+    if (!rmdir) throw carve::WriteError(path + ": write failed: No space left on device");
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(path).parent_path(), ec);
+  });
+}
+
+// What carve printed must have reached standard output: a full disk or a closed pipe is a failure.
+int check_standard_output(int status) {
+  std::cout.flush();
+  if (std::cout.good() && std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
+  std::fprintf(stderr, "carve: standard output: write failed: %s\n", std::strerror(errno == 0 ? EIO : errno));
+  return status == 0 ? 1 : status;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   carve::tune_allocator();
+  // Beyond a file size limit (ulimit -f), a write fails with EFBIG and carve says which file;
+  // SIGXFSZ's default action would end the process with a core dump instead.
+  std::signal(SIGXFSZ, SIG_IGN);
+  arm_test_write_faults();
   CLI::App app{"carve: contractive, denoising and other regularized auto-encoders on LibTorch"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--threads) may follow the subcommand; inherited below
@@ -56,7 +109,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (e.get_exit_code() == 0) return check_standard_output(app.exit(e));  // --help, --version
     std::fprintf(stderr, "carve: %s\n", e.what());
     return 2;
   }
@@ -71,7 +124,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return action();
+    return check_standard_output(action());
   } catch (const carve::UsageError& e) {
     carve::cli::end_progress_line();
     std::fprintf(stderr, "carve: %s\n", e.what());

@@ -44,9 +44,17 @@ def render(fig_spec):
     ax.legend(fontsize=8)
     fig.tight_layout()
     tmp = fig_spec["out"] + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, fig_spec["out"])
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, fig_spec["out"])
+    except OSError as e:
+        # One line that carve passes on: the file and the cause; no partial file is left.
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        sys.stderr.write("{}: write failed: {}\n".format(fig_spec["out"], e.strerror or e))
+        sys.exit(3)
+    finally:
+        plt.close(fig)
 
 
 def main():

@@ -65,25 +65,34 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_si
 void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip) {
   const std::string tmp = path + ".tmp";
   if (gzip) {
+    before_write(path);
     gzFile gz = gzopen(tmp.c_str(), "wb6");
-    if (!gz) throw DataError(fmt::format("{}: cannot write: {}", tmp, std::strerror(errno)));
+    if (!gz) throw WriteError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+    const auto fail = [&](const char* why) {
+      std::remove(tmp.c_str());
+      throw WriteError(fmt::format("{}: write failed: {}", path, why));
+    };
     size_t done = 0;
     while (done < size) {
       const unsigned chunk = static_cast<unsigned>(std::min<size_t>(size - done, 1u << 30));
       if (gzwrite(gz, data + done, chunk) != static_cast<int>(chunk)) {
+        const std::string why = std::strerror(errno);
         gzclose(gz);
-        throw DataError(fmt::format("{}: write failed", tmp));
+        fail(why.c_str());
       }
       done += chunk;
     }
-    if (gzclose(gz) != Z_OK) throw DataError(fmt::format("{}: write failed", tmp));
+    if (gzclose(gz) != Z_OK) fail(std::strerror(errno));
   } else {
     write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(data), size));
     return;
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw DataError(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw WriteError(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
+  }
 }
 
 void write_text_file(const std::string& path, const std::string& text) {

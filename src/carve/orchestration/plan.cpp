@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 
+#include "carve/atomic_file.h"
 #include "carve/config/stack.h"
 #include "carve/config/suite.h"
 #include "carve/data/file_bytes.h"
@@ -369,11 +370,8 @@ class Executor {
     const auto sweep_dir = base_ / plan_.task(t.chosen_from).directory;
     const auto winner = sweep_dir / sweep_point_name(chosen_point(sweep_dir));
     if (!fs::exists(dir / "summary.json")) {
-      const fs::path partial = dir.string() + ".partial";
-      fs::remove_all(partial);
       fs::remove_all(dir);
-      fs::copy(winner, partial, fs::copy_options::recursive);
-      fs::rename(partial, dir);
+      copy_directory_atomically(winner.string(), dir.string());
     }
     return read_summary(dir.string());
   }

@@ -150,8 +150,9 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
     table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
                      {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen}});
   }
-  data::write_text_file((base / "table.md").string(), md);
+  // table.md last: it is what marks the task finished (plan.h, task_finished).
   data::write_text_file((base / "table.csv").string(), csv);
+  data::write_text_file((base / "table.md").string(), md);
   notify(observers, "\n" + md);
   return table;
 }

@@ -49,7 +49,15 @@ RunResult run_one(const ExperimentSpec& spec, const RunOptions& options) {
     a.points = spec.analysis.points;
     a.radii = spec.analysis.radii;
     a.seed = spec.analysis.seed;
-    analyze_run(result.directory, a);
+    try {
+      analyze_run(result.directory, a);
+    } catch (...) {
+      // The run is finished only once its analysis is: without summary.json, --resume
+      // reads the trained run back from its checkpoint and analyzes it again.
+      std::error_code ignored;
+      fs::remove(fs::path(result.directory) / "summary.json", ignored);
+      throw;
+    }
     notify(options.observers, fmt::format("analysis: {}/report.md", result.directory));
   }
   return result;

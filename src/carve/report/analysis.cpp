@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/wait.h>
 
 #include <cmath>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "carve/atomic_file.h"
 #include "carve/csv.h"
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
@@ -75,10 +77,16 @@ void plot(const json& figures, const fs::path& work, const AnalysisOptions& o) {
       o.plotter.empty() ? (fs::path(CARVE_SOURCE_DIR) / "tools" / "plot" / "carve_plot.py").string() : o.plotter;
   const std::string command = fmt::format("'{}' '{}' '{}' 2> '{}'", o.python, plotter, spec.string(),
                                           (work / "plot.log").string());
-  if (std::system(command.c_str()) != 0) {
+  for (const auto& f : figures) before_write(f["out"].get<std::string>());
+  const int status = std::system(command.c_str());
+  if (status != 0) {
     std::ifstream log(work / "plot.log");
     std::string last, line;
     while (std::getline(log, line)) if (!line.empty()) last = line;
+    std::error_code ignored;
+    fs::remove(spec, ignored);
+    fs::remove(work / "plot.log", ignored);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw WriteError(last);  // the plotter's "FILE: write failed: ..."
     throw std::runtime_error(fmt::format("plotting failed ({}): {}", command, last));
   }
   fs::remove(spec);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "carve/atomic_file.h"
 #include "carve/error.h"
 
 namespace carve {
@@ -36,12 +37,15 @@ void write_png(const std::string& path, const torch::Tensor& image, int64_t scal
   TORCH_CHECK(scale >= 1, "write_png: scale must be >= 1");
   const auto scaled = scale == 1 ? image : image.repeat_interleave(scale, 0).repeat_interleave(scale, 1);
   const auto bytes = scaled.detach().to(torch::kFloat32).cpu().clamp(0, 1).mul(255).round().to(torch::kUInt8).contiguous();
-  const std::string tmp = path + ".tmp";
-  if (!stbi_write_png(tmp.c_str(), static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(0)), 1,
-                      bytes.data_ptr<uint8_t>(), static_cast<int>(bytes.size(1)))) {
-    throw DataError(fmt::format("{}: cannot write PNG", path));
+  std::string png;
+  const auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+  };
+  if (!stbi_write_png_to_func(append, &png, static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(0)), 1,
+                              bytes.data_ptr<uint8_t>(), static_cast<int>(bytes.size(1)))) {
+    throw WriteError(fmt::format("{}: cannot encode the PNG", path));
   }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, png);
 }
 
 std::pair<int64_t, int64_t> png_size(const std::string& path) {

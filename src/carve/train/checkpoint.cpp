@@ -96,31 +96,36 @@ std::string serialize(const Checkpoint& c, Pretrainable& model, torch::optim::Op
   return seal_archive(out);
 }
 
-// The archive of a checkpoint file, its checksum verified; `version` is set from the header.
-void open_archive(const std::string& path, torch::serialize::InputArchive& archive, uint32_t& version) {
-  const auto bytes = data::read_file_bytes(path);
-  const auto refuse = [&](const std::string& why) {
-    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {}", path, why));
-  };
+// Reads the archive of a checkpoint file, its checksum verified, and sets `version` from the
+// header; returns why it cannot, or "" when it did.
+std::string read_archive(const std::string& path, torch::serialize::InputArchive& archive, uint32_t& version) {
   try {
+    const auto bytes = data::read_file_bytes(path);
     if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K') {  // carve 0.1: a bare zip archive
       version = 1;
       archive.load_from(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-      return;
+      return "";
     }
-    if (bytes.size() < kHeader || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-      refuse("not a carve checkpoint");
-    }
+    if (bytes.size() < kHeader || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) return "not a carve checkpoint";
     version = get<uint32_t>(bytes, 8);
-    if (version > Checkpoint::kVersion) refuse(fmt::format("written by a newer carve (format {})", version));
+    if (version > Checkpoint::kVersion) return fmt::format("written by a newer carve (format {})", version);
     const auto size = get<uint64_t>(bytes, 12);
-    if (bytes.size() - kHeader != size) refuse(fmt::format("truncated ({} of {} bytes)", bytes.size() - kHeader, size));
+    if (bytes.size() - kHeader != size) return fmt::format("truncated ({} of {} bytes)", bytes.size() - kHeader, size);
     const auto* payload = reinterpret_cast<const char*>(bytes.data() + kHeader);
-    if (fnv1a(payload, size) != get<uint64_t>(bytes, 20)) refuse("damaged (checksum mismatch)");
+    if (fnv1a(payload, size) != get<uint64_t>(bytes, 20)) return "damaged (checksum mismatch)";
     archive.load_from(payload, size);
+    return "";
   } catch (const c10::Error& e) {
-    refuse(e.what_without_backtrace());
+    return e.what_without_backtrace();
+  } catch (const DataError& e) {  // unreadable: its message names the file
+    return e.what();
   }
+}
+
+// The archive of a checkpoint file, its checksum verified; `version` is set from the header.
+void open_archive(const std::string& path, torch::serialize::InputArchive& archive, uint32_t& version) {
+  const auto why = read_archive(path, archive, version);
+  if (!why.empty()) throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {}", path, why));
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -263,7 +268,7 @@ void restore_optimizer(torch::serialize::InputArchive& archive, torch::optim::Op
 
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer) {
-  dir.write("checkpoint.pt", serialize(checkpoint, model, optimizer));
+  dir.write("checkpoint.pt", serialize(checkpoint, model, optimizer), RunDirectory::previous_of("checkpoint.pt"));
 }
 
 Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::optim::Optimizer& optimizer) {
@@ -296,6 +301,26 @@ uint32_t load_checkpoint_archive(const std::string& path, torch::serialize::Inpu
   uint32_t version = 0;
   open_archive(path, archive, version);
   return version;
+}
+
+std::string checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
+                                 const std::function<void(const std::string&)>& notice) {
+  const auto latest = dir.file(name), previous = dir.file(RunDirectory::previous_of(name));
+  torch::serialize::InputArchive archive;
+  uint32_t version = 0;
+  const auto why = dir.has(name) ? read_archive(latest, archive, version) : "missing";
+  if (why.empty()) return latest;
+  if (!dir.has(RunDirectory::previous_of(name))) {
+    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {} (and no earlier one was kept)", latest, why));
+  }
+  torch::serialize::InputArchive earlier;
+  const auto why_previous = read_archive(previous, earlier, version);
+  if (!why_previous.empty()) {
+    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {}; nor from the one before it, {}: {}", latest,
+                                 why, previous, why_previous));
+  }
+  notice(fmt::format("{}: {}: resuming from the checkpoint before it, {}", latest, why, previous));
+  return previous;
 }
 
 }  // namespace carve

@@ -13,7 +13,8 @@
 /// training (completed epochs, and the batch reached in the next epoch with its running sums, so
 /// that a run can stop mid-epoch and resume bit-identically), early-stopping state, the history
 /// of metrics.csv with its column names, and the best weights. The checksum is verified before
-/// anything is loaded. Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same
+/// anything is loaded. Each new checkpoint keeps the one it replaces as checkpoint.previous.pt,
+/// and --resume falls back on it when the latest is damaged (checkpoint_to_resume). Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same
 /// container (seal_archive / load_checkpoint_archive), so that the pretraining checkpoint stays
 /// as pretraining left it. Version 1 files (carve 0.1: a bare archive)
 /// still load; a damaged or newer file is refused with one line naming it.
@@ -48,7 +49,8 @@ struct Checkpoint {
   std::vector<torch::Tensor> best_params;  ///< the parameters at the best epoch (empty: none yet)
 };
 
-/// Writes RUN_DIR/checkpoint.pt atomically, with the default generators' current states.
+/// Writes RUN_DIR/checkpoint.pt atomically, with the default generators' current states; the
+/// checkpoint it replaces stays as RUN_DIR/checkpoint.previous.pt (RunDirectory::previous_of).
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer);
 
@@ -80,6 +82,14 @@ torch::Tensor text_tensor(const std::string& text);
 std::string tensor_text(const torch::Tensor& t);
 /// A 64-bit FNV-1a hash of the tensors' values (moved to the CPU): tells whether a model changed.
 uint64_t fingerprint(const std::vector<torch::Tensor>& tensors);
+
+/// The file to resume from, of the checkpoint `name` in `dir` and the one kept before it
+/// (RunDirectory::previous_of): `name` when it reads back whole (header, size, checksum,
+/// archive), else the previous one, after `notice` says why; UsageError, one line naming both
+/// files and what is wrong with each, when neither does. A fault on a disk or in a copy damages
+/// the latest file; a crash cannot (it is replaced atomically).
+std::string checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
+                                 const std::function<void(const std::string&)>& notice);
 
 /// The checkpoint's LibTorch archive, its checksum verified (for tools and tests that read fields
 /// by name: "model", "optimizer", "position", "history", "best_<i>", ...). Returns the version.

@@ -148,14 +148,16 @@ void Finetuner::save() const {
                                     torch::kFloat64));
   out.write("order_rng", text_tensor(state_.order_rng));
   out.write("csv", text_tensor(state_.csv));
-  dir_.write("finetune.pt", seal_archive(out));
+  dir_.write("finetune.pt", seal_archive(out), RunDirectory::previous_of("finetune.pt"));
 }
 
 // Continues from finetune.pt when it belongs to this encoder; false to start afresh.
 bool Finetuner::load() {
-  if (!dir_.has("finetune.pt")) return false;
+  if (!dir_.has("finetune.pt") && !dir_.has(RunDirectory::previous_of("finetune.pt"))) return false;
+  const auto file =
+      checkpoint_to_resume(dir_, "finetune.pt", [this](const std::string& line) { notify(observers_, line); });
   torch::serialize::InputArchive in, opt_in;
-  load_checkpoint_archive(dir_.file("finetune.pt"), in);
+  load_checkpoint_archive(file, in);
   torch::Tensor position, values, text;
   in.read("position", position);
   if (static_cast<uint64_t>(position[0].item<int64_t>()) != state_.pretrained) {

@@ -38,7 +38,9 @@ RunDirectory RunDirectory::open_run(const std::string& path, Mode mode, const st
   const fs::path dir(path);
   if (mode == Mode::resume) {
     if (!fs::exists(dir)) throw UsageError(fmt::format("{}: nothing to resume (no such run directory)", path));
-    if (fs::exists(dir / resume_file)) return RunDirectory(dir, /*resuming=*/true);
+    if (fs::exists(dir / resume_file) || fs::exists(dir / previous_of(resume_file))) {
+      return RunDirectory(dir, /*resuming=*/true);
+    }
     // Stopped before its first checkpoint: nothing of it is worth keeping.
     mode = Mode::force;
   }
@@ -47,14 +49,19 @@ RunDirectory RunDirectory::open_run(const std::string& path, Mode mode, const st
   return RunDirectory(dir);
 }
 
+std::string RunDirectory::previous_of(const std::string& name) {
+  const fs::path p(name);
+  return (p.parent_path() / (p.stem().string() + ".previous" + p.extension().string())).string();
+}
+
 RunDirectory RunDirectory::open_group(const std::string& path, Mode mode) {
   refuse_existing(path, mode);
   create(path);
   return RunDirectory(path);
 }
 
-void RunDirectory::write(const std::string& name, std::string_view bytes) const {
-  write_file_atomically(file(name), bytes);
+void RunDirectory::write(const std::string& name, std::string_view bytes, const std::string& keep_previous) const {
+  write_file_atomically(file(name), bytes, keep_previous);
 }
 
 void RunDirectory::write_json(const std::string& name, const nlohmann::json& value) const {
@@ -62,6 +69,7 @@ void RunDirectory::write_json(const std::string& name, const nlohmann::json& val
 }
 
 void RunDirectory::append(const std::string& name, const std::string& text) const {
+  before_write(file(name));
   std::ofstream out(path_ / name, std::ios::app);
   out << text;
   out.flush();

@@ -27,11 +27,16 @@ class RunDirectory {
   static Mode mode(bool resume, bool force) { return resume ? Mode::resume : force ? Mode::force : Mode::create; }
 
   /// A single run's directory. On resume it must exist; when it holds `resume_file` (its
-  /// checkpoint) the run continues from it (resuming() is true), and when it does not — the run
-  /// was stopped before its first checkpoint — its files are removed and it starts afresh.
+  /// checkpoint) or the one kept before it (previous_of), the run continues (resuming() is true),
+  /// and when it holds neither — the run was stopped before its first checkpoint — its files are
+  /// removed and it starts afresh.
   static RunDirectory open_run(const std::string& path, Mode mode, const std::string& resume_file);
   /// A sweep's, suite's or stack's directory: on resume it is kept (or created when absent).
   static RunDirectory open_group(const std::string& path, Mode mode);
+
+  /// The name under which write(name, bytes, keep_previous) keeps the bytes it replaced, by
+  /// carve's convention: "checkpoint.pt" -> "checkpoint.previous.pt".
+  static std::string previous_of(const std::string& name);
 
   const std::filesystem::path& path() const { return path_; }
   /// Whether open_run found a checkpoint to continue from.
@@ -40,7 +45,9 @@ class RunDirectory {
   bool has(const std::string& name) const { return std::filesystem::exists(path_ / name); }
 
   /// Replaces `name` atomically (a reader sees the old bytes or the new ones); WriteError on failure.
-  void write(const std::string& name, std::string_view bytes) const;
+  /// With `keep_previous`, the bytes it replaces stay in that file (checkpoints: a damaged
+  /// latest one leaves the one before it to resume from).
+  void write(const std::string& name, std::string_view bytes, const std::string& keep_previous = {}) const;
   void write_json(const std::string& name, const nlohmann::json& value) const;
   /// Appends a line to a log (not atomic: a log is read as lines); WriteError on failure.
   void append(const std::string& name, const std::string& text) const;
