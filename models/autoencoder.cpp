@@ -1,4 +1,4 @@
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "models/rbm.h"
+#include "carve/models/rbm.h"
 
 #include <fmt/format.h>
 

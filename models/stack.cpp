@@ -1,4 +1,4 @@
-#include "models/stack.h"
+#include "carve/models/stack.h"
 
 #include <fmt/format.h>
 

@@ -14,7 +14,7 @@
 
 #include <vector>
 
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve {
 

@@ -11,7 +11,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CARVE_BUILD_DIR:-$root/build}
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config dpkg-dev
   libtorch-dev libopenblas0-openmp
   libfmt-dev libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   python3-torch python3-sklearn python3-matplotlib

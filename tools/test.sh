@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: set up if needed (system packages, configure, build), then run the suite:
-# the unit suite, then the tests against a local one-node SLURM cluster (tools/slurm/cluster.sh;
-# they skip where no cluster can be started). Prints the minutes of each stage.
+# the unit suite (with the install test: examples/consumer against an installed carve), then the
+# tests against a local one-node SLURM cluster (tools/slurm/cluster.sh; they skip where no
+# cluster can be started), then the Debian package installed into a clean Debian 12 root
+# (tools/package/deb.sh; as root). Prints the minutes of each stage.
 #
 #   tools/test.sh                 everything
 #   tools/test.sh -R Contractive  extra arguments go to ctest (one stage)
@@ -31,5 +33,8 @@ fi
 failed=0
 if ctest --output-on-failure -j "$(nproc)" -LE slurm; then stage "unit suite" ok; else stage "unit suite" FAILED; failed=1; fi
 if ctest --output-on-failure -L slurm; then stage "SLURM cluster tests" ok; else stage "SLURM cluster tests" FAILED; failed=1; fi
+if [[ $(id -u) != 0 ]]; then
+  stage "Debian package" "not run: needs root (tools/package/deb.sh)"
+elif "$root/tools/package/deb.sh" "$build"; then stage "Debian package" ok; else stage "Debian package" FAILED; failed=1; fi
 report
 exit $failed

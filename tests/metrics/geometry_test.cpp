@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "models/autoencoder.h"
-#include "models/stack.h"
+#include "carve/models/autoencoder.h"
+#include "carve/models/stack.h"
 #include "support/gradcheck.h"
 
 namespace carve {

@@ -1,9 +1,9 @@
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 #include <gtest/gtest.h>
 
 #include "carve/error.h"
-#include "models/stack.h"
+#include "carve/models/stack.h"
 
 namespace carve {
 namespace {

@@ -1,6 +1,6 @@
 // RBMs in float64: free energy, exact and AIS partition functions, CD / PCD gradients, and
 // training that raises the exact log-likelihood.
-#include "models/rbm.h"
+#include "carve/models/rbm.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>

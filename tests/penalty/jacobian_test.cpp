@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "models/stack.h"
+#include "carve/models/stack.h"
 #include "support/gradcheck.h"
 
 namespace carve {

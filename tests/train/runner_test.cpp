@@ -19,6 +19,7 @@
 #include "carve/orchestration/sweep.h"
 #include "carve/train/stop.h"
 #include "carve/train/trainer.h"
+#include "carve/version.h"
 #include "support/csv.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -66,7 +67,7 @@ TEST_F(Runner, WritesTheWholeRunDirectory) {
   EXPECT_EQ(testing::count_lines(csv), 5u);
   const auto s = nlohmann::json::parse(text(d / "summary.json"));
   EXPECT_EQ(s["epochs_run"], 4);
-  EXPECT_EQ(s["carve_version"], CARVE_VERSION);
+  EXPECT_EQ(s["carve_version"], carve::version());
   EXPECT_TRUE(s["best"]["valid_reconstruction"].is_number());
   EXPECT_TRUE(s["best"]["test_reconstruction"].is_number());
   EXPECT_TRUE(s["best"]["jacobian_fro_mean"].is_number());
@@ -222,7 +223,7 @@ TEST_F(Runner, SweepRunsEveryPointAndRanksThem) {
 
 // Every configuration of the issue runs from its file in experiments/ (shrunk to seconds).
 TEST(Experiments, EveryFileRuns) {
-  const fs::path dir = fs::path(CARVE_SOURCE_DIR) / "experiments";
+  const fs::path dir = fs::path(CARVE_TEST_SOURCE_DIR) / "experiments";
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path().extension() == ".yaml") files.push_back(e.path());

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "carve/bench/benchmarks.h"
+#include "carve/resources.h"
 #include "commands.h"
 
 namespace carve::cli {
@@ -12,7 +13,7 @@ namespace carve::cli {
 namespace {
 
 const std::string kPython = "/usr/bin/python3";
-std::string peer(const char* script) { return std::string(CARVE_SOURCE_DIR) + "/tools/bench/" + script; }
+std::string peer(const char* script) { return resource_path(std::string("bench/") + script); }
 
 int print(const nlohmann::json& result, const std::string& format) {
   std::cout << (format == "json" ? result.dump(2) + "\n" : bench::to_table(result));

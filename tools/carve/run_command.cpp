@@ -24,7 +24,7 @@
 #include "carve/train/stop.h"
 #include "commands.h"
 #include "console.h"
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve::cli {
 

@@ -46,6 +46,8 @@ def folder_of(path):
 
 def resolve(include, including_file, root):
     """The repository path of a quoted include, or None for a file outside the tree."""
+    if include.startswith("carve/models/"):  # the top-level models/, as installed (include/carve/models)
+        include = include[len("carve/"):]
     for base in (os.path.dirname(including_file), "src", ""):
         candidate = os.path.normpath(os.path.join(base, include))
         if os.path.isfile(os.path.join(root, candidate)):

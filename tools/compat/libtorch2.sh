@@ -19,7 +19,6 @@ packages="build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0
   libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev python3-torch python3-sklearn python3-matplotlib
   python3-minimal dataset-fashion-mnist ca-certificates"
 stamp_text="carve trixie root v1: $(echo $packages)"
-mirror=${CARVE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 [[ $(id -u) == 0 ]] || { echo "libtorch2.sh: needs root (debootstrap, chroot, mount)" >&2; exit 1; }
 
@@ -35,53 +34,43 @@ mount_in() {  # mount_in OPTIONS... TARGET: a mount that the trap undoes
   mounted+=("${@: -1}")
 }
 
-if [[ ! -f $rootfs/.carve-root || $(cat "$rootfs/.carve-root") != "$stamp_text" ]]; then
-  command -v debootstrap >/dev/null ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+# shellcheck source=../lib/debian_root.sh
+source "$src/tools/lib/debian_root.sh"
+[[ -f $rootfs/.carve-root && $(cat "$rootfs/.carve-root") == "$stamp_text" ]] ||
   echo "libtorch2: making the Debian 13 root in $rootfs (debootstrap, then LibTorch 2.6: ~8 min)"
-  rm -rf "$rootfs.partial" "$rootfs"
-  mkdir -p "$cache"
-  debootstrap --variant=minbase trixie "$rootfs.partial" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    { tail -20 "$cache/debootstrap.log" >&2; echo "libtorch2: debootstrap failed (log: $cache/debootstrap.log)" >&2; exit 1; }
-  cp /etc/resolv.conf "$rootfs.partial/etc/resolv.conf" 2>/dev/null || true
-  mount_in -t proc proc "$rootfs.partial/proc"
-  chroot "$rootfs.partial" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
-    "apt-get update -qq && apt-get install -y -qq --no-install-recommends $(echo $packages)" >"$cache/apt.log" 2>&1 ||
-    { tail -20 "$cache/apt.log" >&2; echo "libtorch2: apt-get in the root failed (log: $cache/apt.log)" >&2; exit 1; }
-  cleanup
-  mounted=()
-  echo "$stamp_text" >"$rootfs.partial/.carve-root"
-  mv "$rootfs.partial" "$rootfs"
-fi
+# shellcheck disable=SC2086
+debian_root "$rootfs" trixie "$stamp_text" "$cache/trixie.log" $packages || exit 1
 
-# The checkout at /carve (its data/ holds the MNIST digits setup.sh fetched); the build and
-# scratch space in the root.
-mount_in --bind "$src" "$rootfs/carve"
+# The checkout at /carve-checkout (its data/ holds the MNIST digits setup.sh fetched); the build
+# (/carve-build) and scratch space in the root. Names no installed file could contain by chance:
+# the install test looks for them in what carve installs.
+rm -rf "$rootfs/build"; rmdir "$rootfs/carve" 2>/dev/null || true  # where earlier versions built
+mount_in --bind "$src" "$rootfs/carve-checkout"
 mount_in -t proc proc "$rootfs/proc"
 mount_in --bind /dev "$rootfs/dev"
 mount_in -t tmpfs -o size=8g tmpfs "$rootfs/tmp"
 
 arch=x86_64-linux-gnu
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  CARVE_DATA_DIR=/carve/data bash -c "
+  CARVE_DATA_DIR=/carve-checkout/data bash -c "
     set -euo pipefail
     for lib in blas lapack; do  # OpenBLAS, as on the host (the reference BLAS is ~20x slower)
       t=/usr/lib/$arch/openblas-openmp/lib\$lib.so.3
       [ -e \$t ] && update-alternatives --quiet --set lib\$lib.so.3-$arch \$t
     done
     echo \"libtorch2: \$(dpkg-query -W -f='libtorch-dev \${Version}' libtorch-dev), \$(gcc --version | head -1)\"
-    [ -f /build/CMakeCache.txt ] || cmake -S /carve -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    if ! cmake --build /build -j $(nproc) >/build/build.log 2>&1; then
-      grep -E -A8 'error|FAILED' /build/build.log | head -80; echo 'libtorch2: the build failed'; exit 1
+    [ -f /carve-build/CMakeCache.txt ] || cmake -S /carve-checkout -B /carve-build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    if ! cmake --build /carve-build -j $(nproc) > /carve-build/build.log 2>&1; then
+      grep -E -A8 'error|FAILED' /carve-build/build.log | head -80; echo 'libtorch2: the build failed'; exit 1
     fi
-    cd /build && ctest --output-on-failure -j $(nproc) -LE slurm ${*@Q}
+    cd /carve-build && ctest --output-on-failure -j $(nproc) -LE slurm ${*@Q}
     # An encoder written by carve on LibTorch 1.13, in Python torch 2.6: the same codes.
     python3 - <<'PY'
 import torch
-m = torch.jit.load('/carve/tests/fixtures/encoder-1.13.pt')
+m = torch.jit.load('/carve-checkout/tests/fixtures/encoder-1.13.pt')
 x = torch.linspace(0, 1, 75).reshape(3, 25)
 h = m.forward(x).double()
-rows = [l for l in open('/carve/tests/fixtures/encoder-1.13-codes.csv') if not l.startswith('#')]
+rows = [l for l in open('/carve-checkout/tests/fixtures/encoder-1.13-codes.csv') if not l.startswith('#')]
 want = torch.tensor([[float(v) for v in r.split(',')] for r in rows], dtype=torch.float64)
 err = (h - want).abs().max().item()
 assert err < 1e-6, f'encoder-1.13.pt in Python torch {torch.__version__}: codes differ by {err}'

@@ -8,7 +8,7 @@
 #include "carve/error.h"
 #include "carve/penalty/contractive.h"
 #include "carve/penalty/jacobian.h"
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve::bench {
 

@@ -6,8 +6,8 @@
 
 #include "carve/device.h"
 #include "carve/error.h"
-#include "models/autoencoder.h"
-#include "models/stack.h"
+#include "carve/models/autoencoder.h"
+#include "carve/models/stack.h"
 
 namespace carve {
 

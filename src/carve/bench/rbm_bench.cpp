@@ -9,7 +9,7 @@
 #include "carve/bench/measure.h"
 #include "carve/error.h"
 #include "carve/train/contrastive_divergence.h"
-#include "models/rbm.h"
+#include "carve/models/rbm.h"
 
 namespace carve::bench {
 

@@ -19,8 +19,8 @@
 #include "carve/config/schema.h"
 #include "carve/nn/activation.h"
 #include "carve/penalty/contractive.h"
-#include "models/autoencoder.h"
-#include "models/rbm.h"
+#include "carve/models/autoencoder.h"
+#include "carve/models/rbm.h"
 
 namespace YAML {
 class Node;

@@ -91,7 +91,8 @@ TablePtr<DataSpec> data_table() {
             if (v.empty() || std::filesystem::is_directory(v, ec)) return std::nullopt;
             return fmt::format("no such directory: {}", v);
           }},
-         "data directory; `\"\"` means `$CARVE_DATA_DIR`, else the checkout's `data/`", Resume::free);
+         "data directory; `\"\"` means `$CARVE_DATA_DIR`, else `data/` of carve's shared files (the checkout's, "
+         "or `PREFIX/share/carve/data` installed)", Resume::free);
   t->key("train", &DataSpec::train, int64_t{0}, non_negative<int64_t>(),
          "keep the first N training examples (0: all)");
   t->key("valid", &DataSpec::valid, int64_t{0}, non_negative<int64_t>(),

@@ -13,6 +13,7 @@
 #include "carve/data/idx.h"
 #include "carve/data/variations.h"
 #include "carve/error.h"
+#include "carve/resources.h"
 
 namespace carve {
 
@@ -52,7 +53,8 @@ bool looks_like_idx(const std::string& path) {
 std::string data_directory(const std::string& override_dir) {
   if (!override_dir.empty()) return override_dir;
   if (const char* env = std::getenv("CARVE_DATA_DIR"); env && *env) return env;
-  return (fs::path(CARVE_SOURCE_DIR) / "data").string();
+  const auto shared = resource_directory();
+  return shared.empty() ? std::string("data") : (fs::path(shared) / "data").string();
 }
 
 DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,

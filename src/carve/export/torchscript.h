@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve {
 

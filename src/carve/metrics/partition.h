@@ -17,7 +17,7 @@
 
 #include <torch/torch.h>
 
-#include "models/rbm.h"
+#include "carve/models/rbm.h"
 
 namespace carve {
 

@@ -16,6 +16,7 @@
 #include "carve/error.h"
 #include "carve/metrics/geometry.h"
 #include "carve/report/images.h"
+#include "carve/resources.h"
 #include "carve/train/run_dir.h"
 
 namespace carve {
@@ -74,7 +75,7 @@ void plot(const json& figures, const fs::path& work, const AnalysisOptions& o) {
   const auto spec = work / "figures.json";
   write_text(spec, figures.dump());
   const std::string plotter =
-      o.plotter.empty() ? (fs::path(CARVE_SOURCE_DIR) / "tools" / "plot" / "carve_plot.py").string() : o.plotter;
+      o.plotter.empty() ? resource_path("plot/carve_plot.py") : o.plotter;
   const std::string command = fmt::format("'{}' '{}' '{}' 2> '{}'", o.python, plotter, spec.string(),
                                           (work / "plot.log").string());
   for (const auto& f : figures) before_write(f["out"].get<std::string>());

@@ -29,7 +29,7 @@ struct AnalysisOptions {
   std::vector<double> radii{0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12};
   uint64_t seed = 0;
   std::string python = "/usr/bin/python3";
-  std::string plotter;  // default: the checkout's tools/plot/carve_plot.py
+  std::string plotter;  // default: plot/carve_plot.py of carve's shared files (carve/resources.h)
 };
 
 nlohmann::json analyze_run(const std::string& run_dir, const AnalysisOptions& options);

@@ -1,6 +1,9 @@
 #include "carve/report/images.h"
 
 #include <fmt/format.h>
+// stb_image_write compiled here, static: no link to libstb, no symbol clash with a program that has its own.
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 
 #include <filesystem>

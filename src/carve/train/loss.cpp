@@ -5,7 +5,7 @@
 #include "carve/penalty/higher_order.h"
 #include "carve/penalty/jacobian.h"
 #include "carve/train/trainer.h"
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve {
 

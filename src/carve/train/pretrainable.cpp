@@ -10,8 +10,8 @@
 #include "carve/metrics/partition.h"
 #include "carve/train/contrastive_divergence.h"
 #include "carve/train/trainer.h"
-#include "models/autoencoder.h"
-#include "models/rbm.h"
+#include "carve/models/autoencoder.h"
+#include "carve/models/rbm.h"
 
 namespace carve {
 

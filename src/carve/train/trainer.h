@@ -29,7 +29,7 @@
 #include "carve/data/splits.h"
 #include "carve/penalty/contractive.h"
 #include "carve/train/observer.h"
-#include "models/autoencoder.h"
+#include "carve/models/autoencoder.h"
 
 namespace carve {
 
