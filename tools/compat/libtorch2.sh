@@ -76,4 +76,35 @@ err = (h - want).abs().max().item()
 assert err < 1e-6, f'encoder-1.13.pt in Python torch {torch.__version__}: codes differ by {err}'
 print(f'libtorch2: encoder-1.13.pt loads in Python torch {torch.__version__}, codes within {err:.1e}')
 PY
+    # And the other way: an encoder written by carve on LibTorch 2.6, with its codes from Python
+    # torch 2.6, for Python torch 1.13 on the host (below).
+    mkdir -p /tmp/cross && cd /tmp/cross
+    /carve-build/carve data generate rectangles --out /tmp/cross --train 100 --valid 20 --test 20 > /dev/null
+    printf 'name: cross\nseed: 1\ndata: {dataset: \"amat:/tmp/cross/rectangles_train.amat,/tmp/cross/rectangles_test.amat\", valid: 20}\nmodel: {hidden: 12}\nregularizers: {contractive: {weight: 0.1}}\ntraining: {epochs: 1, batch_size: 20}\n' > cross.yaml
+    /carve-build/carve --threads 1 run cross.yaml --out /tmp/cross/run > /dev/null
+    python3 - <<'PY'
+import torch
+m = torch.jit.load('/tmp/cross/run/encoder.pt')
+x = torch.linspace(0, 1, 3 * 784).reshape(3, 784)
+with open('/tmp/cross/codes-2.6.csv', 'w') as f:
+    for row in m.forward(x).double().tolist():
+        f.write(','.join(repr(v) for v in row) + '\\n')
+PY
   "
+# The encoder written on 2.6 in Debian 12's Python torch 1.13 (the host's).
+/usr/bin/python3 - "$rootfs/tmp/cross" <<'PY'
+import sys
+import torch
+d = sys.argv[1]
+try:
+    m = torch.jit.load(f'{d}/run/encoder.pt')
+except RuntimeError as e:
+    sys.exit(f'libtorch2: an encoder.pt written by carve on LibTorch 2.6 does not load in Python torch {torch.__version__}: '
+             + str(e).splitlines()[0])
+x = torch.linspace(0, 1, 3 * 784).reshape(3, 784)
+want = torch.tensor([[float(v) for v in line.split(',')] for line in open(f'{d}/codes-2.6.csv')], dtype=torch.float64)
+err = (m.forward(x).double() - want).abs().max().item()
+assert err < 1e-6, f'encoder.pt of LibTorch 2.6 in Python torch {torch.__version__}: codes differ by {err}'
+print(f'libtorch2: an encoder.pt written by carve on LibTorch 2.6 loads in Python torch {torch.__version__}, '
+      f'the same codes within {err:.1e}')
+PY
