@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -62,36 +63,46 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_si
   return bytes;
 }
 
-void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip) {
-  const std::string tmp = path + ".tmp";
-  if (gzip) {
-    before_write(path);
-    gzFile gz = gzopen(tmp.c_str(), "wb6");
-    if (!gz) throw WriteError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    const auto fail = [&](const char* why) {
-      std::remove(tmp.c_str());
-      throw WriteError(fmt::format("{}: write failed: {}", path, why));
-    };
-    size_t done = 0;
-    while (done < size) {
-      const unsigned chunk = static_cast<unsigned>(std::min<size_t>(size - done, 1u << 30));
-      if (gzwrite(gz, data + done, chunk) != static_cast<int>(chunk)) {
-        const std::string why = std::strerror(errno);
-        gzclose(gz);
-        fail(why.c_str());
-      }
-      done += chunk;
+namespace {
+
+// `data` in the gzip format (deflate, level 6, with a gzip header), in memory.
+std::string gzip_bytes(const std::string& path, const uint8_t* data, size_t size) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw WriteError(fmt::format("{}: cannot compress: zlib did not start", path));
+  }
+  std::string out;
+  std::array<char, 1 << 16> buffer{};
+  size_t fed = 0;
+  for (int status = Z_OK; status != Z_STREAM_END;) {
+    if (z.avail_in == 0 && fed < size) {  // avail_in is 32 bits: feed at most 1 GiB at a time
+      const auto chunk = std::min<size_t>(size - fed, size_t{1} << 30);
+      z.next_in = const_cast<Bytef*>(data + fed);
+      z.avail_in = static_cast<uInt>(chunk);
+      fed += chunk;
     }
-    if (gzclose(gz) != Z_OK) fail(std::strerror(errno));
+    z.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    z.avail_out = static_cast<uInt>(buffer.size());
+    status = deflate(&z, fed == size ? Z_FINISH : Z_NO_FLUSH);
+    if (status == Z_STREAM_ERROR) {
+      deflateEnd(&z);
+      throw WriteError(fmt::format("{}: cannot compress: zlib stream error", path));
+    }
+    out.append(buffer.data(), buffer.size() - z.avail_out);
+  }
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip) {
+  // Compressed in memory, so that a gzip file is written as every other file is: atomically and
+  // durably, through the write hook (write_file_atomically).
+  if (gzip) {
+    write_file_atomically(path, gzip_bytes(path, data, size));
   } else {
     write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(data), size));
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw WriteError(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
   }
 }
 

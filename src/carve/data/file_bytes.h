@@ -12,7 +12,7 @@ namespace carve::data {
 // unreadable or a corrupt gzip stream.
 std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_size = 0);
 
-// Writes atomically (temporary file + rename); gzip-compressed when `gzip`.
+// Writes atomically and durably (write_file_atomically), gzip-compressed when `gzip`; WriteError on failure.
 void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip = false);
 
 // Text files: written atomically, read whole (DataError naming a missing file).

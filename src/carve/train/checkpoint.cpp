@@ -271,17 +271,16 @@ void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pret
   dir.write("checkpoint.pt", serialize(checkpoint, model, optimizer), RunDirectory::previous_of("checkpoint.pt"));
 }
 
-Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::optim::Optimizer& optimizer) {
-  torch::serialize::InputArchive in, model_in, opt_in;
-  uint32_t version = 0;
-  open_archive(path, in, version);
+Checkpoint load_checkpoint(OpenedCheckpoint& opened, Pretrainable& model, torch::optim::Optimizer& optimizer) {
+  auto& in = opened.archive;
+  torch::serialize::InputArchive model_in, opt_in;
   in.read("model", model_in);
   model.module().load(model_in);
   model.load_state(in);
   in.read("optimizer", opt_in);
   restore_optimizer(opt_in, optimizer);
-  read_generators(in, version == 1 ? "rng" : "cpu_generator");
-  return read_rest(in, version, model.module().parameters().size());
+  read_generators(in, opened.version == 1 ? "rng" : "cpu_generator");
+  return read_rest(in, opened.version, model.module().parameters().size());
 }
 
 std::pair<std::unique_ptr<Pretrainable>, Checkpoint> load_checkpoint_model(
@@ -303,23 +302,22 @@ uint32_t load_checkpoint_archive(const std::string& path, torch::serialize::Inpu
   return version;
 }
 
-std::string checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
-                                 const std::function<void(const std::string&)>& notice) {
-  const auto latest = dir.file(name), previous = dir.file(RunDirectory::previous_of(name));
-  torch::serialize::InputArchive archive;
-  uint32_t version = 0;
-  const auto why = dir.has(name) ? read_archive(latest, archive, version) : "missing";
+OpenedCheckpoint open_checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
+                                           const std::function<void(const std::string&)>& notice) {
+  OpenedCheckpoint latest{dir.file(name)};
+  const auto why = dir.has(name) ? read_archive(latest.path, latest.archive, latest.version) : "missing";
   if (why.empty()) return latest;
   if (!dir.has(RunDirectory::previous_of(name))) {
-    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {} (and no earlier one was kept)", latest, why));
+    throw UsageError(
+        fmt::format("{}: cannot resume from this checkpoint: {} (and no earlier one was kept)", latest.path, why));
   }
-  torch::serialize::InputArchive earlier;
-  const auto why_previous = read_archive(previous, earlier, version);
+  OpenedCheckpoint previous{dir.file(RunDirectory::previous_of(name))};
+  const auto why_previous = read_archive(previous.path, previous.archive, previous.version);
   if (!why_previous.empty()) {
-    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {}; nor from the one before it, {}: {}", latest,
-                                 why, previous, why_previous));
+    throw UsageError(fmt::format("{}: cannot resume from this checkpoint: {}; nor from the one before it, {}: {}",
+                                 latest.path, why, previous.path, why_previous));
   }
-  notice(fmt::format("{}: {}: resuming from the checkpoint before it, {}", latest, why, previous));
+  notice(fmt::format("{}: {}: resuming from the checkpoint before it, {}", latest.path, why, previous.path));
   return previous;
 }
 

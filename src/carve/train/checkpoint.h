@@ -3,7 +3,8 @@
 ///   carve::Checkpoint ck;            // what the trainer knows besides the model and optimizer
 ///   ck.epoch = 3;
 ///   carve::save_checkpoint(dir, ck, model, *optimizer);            // RUN_DIR/checkpoint.pt
-///   carve::Checkpoint back = carve::load_checkpoint(dir.file("checkpoint.pt"), model, *optimizer);
+///   auto opened = carve::open_checkpoint_to_resume(dir, "checkpoint.pt", notice);
+///   carve::Checkpoint back = carve::load_checkpoint(opened, model, *optimizer);
 ///
 /// Format (version 2): the bytes "CARVECKP", the format version (uint32, little-endian), the
 /// payload's size (uint64) and its FNV-1a 64-bit checksum (uint64), then the payload: a LibTorch
@@ -14,10 +15,11 @@
 /// that a run can stop mid-epoch and resume bit-identically), early-stopping state, the history
 /// of metrics.csv with its column names, and the best weights. The checksum is verified before
 /// anything is loaded. Each new checkpoint keeps the one it replaces as checkpoint.previous.pt,
-/// and --resume falls back on it when the latest is damaged (checkpoint_to_resume). Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same
-/// container (seal_archive / load_checkpoint_archive), so that the pretraining checkpoint stays
-/// as pretraining left it. Version 1 files (carve 0.1: a bare archive)
-/// still load; a damaged or newer file is refused with one line naming it.
+/// and --resume falls back on it when the latest is damaged (open_checkpoint_to_resume).
+/// Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same container (seal_archive /
+/// open_checkpoint_to_resume), so that the pretraining checkpoint stays as pretraining left it.
+/// Version 1 files (carve 0.1: a bare archive) still load; a damaged or newer file is refused
+/// with one line naming it.
 #pragma once
 
 #include <torch/torch.h>
@@ -54,9 +56,24 @@ struct Checkpoint {
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer);
 
-/// Reads `path` into `model` and `optimizer`, restores the generators, and returns the rest.
-/// Throws UsageError (one line naming the file) for a damaged, truncated or newer checkpoint.
-Checkpoint load_checkpoint(const std::string& path, Pretrainable& model, torch::optim::Optimizer& optimizer);
+/// A checkpoint file read and verified once (header, size, checksum): its LibTorch archive
+/// ("model", "optimizer", "position", ...) and its format version.
+struct OpenedCheckpoint {
+  std::string path;
+  torch::serialize::InputArchive archive;
+  uint32_t version = 0;
+};
+
+/// The checkpoint `name` in `dir` to resume from, opened: `name` when it reads back whole, else
+/// the one kept before it (RunDirectory::previous_of), after `notice` says why; UsageError, one
+/// line naming both files and what is wrong with each, when neither does. A fault on a disk or
+/// in a copy damages the latest file; a crash cannot (it is replaced atomically).
+OpenedCheckpoint open_checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
+                                           const std::function<void(const std::string&)>& notice);
+
+/// Loads an opened checkpoint into `model` and `optimizer`, restores the generators, and
+/// returns the rest.
+Checkpoint load_checkpoint(OpenedCheckpoint& opened, Pretrainable& model, torch::optim::Optimizer& optimizer);
 
 /// The model of a checkpoint alone (for reading a finished run back): `make` builds the model for
 /// the input size stored in the checkpoint, which is then loaded into it; the generators are left
@@ -82,14 +99,6 @@ torch::Tensor text_tensor(const std::string& text);
 std::string tensor_text(const torch::Tensor& t);
 /// A 64-bit FNV-1a hash of the tensors' values (moved to the CPU): tells whether a model changed.
 uint64_t fingerprint(const std::vector<torch::Tensor>& tensors);
-
-/// The file to resume from, of the checkpoint `name` in `dir` and the one kept before it
-/// (RunDirectory::previous_of): `name` when it reads back whole (header, size, checksum,
-/// archive), else the previous one, after `notice` says why; UsageError, one line naming both
-/// files and what is wrong with each, when neither does. A fault on a disk or in a copy damages
-/// the latest file; a crash cannot (it is replaced atomically).
-std::string checkpoint_to_resume(const RunDirectory& dir, const std::string& name,
-                                 const std::function<void(const std::string&)>& notice);
 
 /// The checkpoint's LibTorch archive, its checksum verified (for tools and tests that read fields
 /// by name: "model", "optimizer", "position", "history", "best_<i>", ...). Returns the version.

@@ -154,10 +154,10 @@ void Finetuner::save() const {
 // Continues from finetune.pt when it belongs to this encoder; false to start afresh.
 bool Finetuner::load() {
   if (!dir_.has("finetune.pt") && !dir_.has(RunDirectory::previous_of("finetune.pt"))) return false;
-  const auto file =
-      checkpoint_to_resume(dir_, "finetune.pt", [this](const std::string& line) { notify(observers_, line); });
-  torch::serialize::InputArchive in, opt_in;
-  load_checkpoint_archive(file, in);
+  auto opened =
+      open_checkpoint_to_resume(dir_, "finetune.pt", [this](const std::string& line) { notify(observers_, line); });
+  auto& in = opened.archive;
+  torch::serialize::InputArchive opt_in;
   torch::Tensor position, values, text;
   in.read("position", position);
   if (static_cast<uint64_t>(position[0].item<int64_t>()) != state_.pretrained) {

@@ -184,9 +184,9 @@ void Trainer::build() {
   params_ = model_->module().parameters();
   optimizer_ = make_optimizer(spec_.optimizer, params_);
   if (dir_->resuming()) {
-    const auto file = checkpoint_to_resume(*dir_, "checkpoint.pt",
-                                           [this](const std::string& line) { notify(options_.observers, line); });
-    state_ = load_checkpoint(file, *model_, *optimizer_);
+    auto opened = open_checkpoint_to_resume(*dir_, "checkpoint.pt",
+                                            [this](const std::string& line) { notify(options_.observers, line); });
+    state_ = load_checkpoint(opened, *model_, *optimizer_);
     history_ = history_records(state_);
     for (auto& p : state_.best_params) p = p.to(device_);
     notify(options_.observers,
