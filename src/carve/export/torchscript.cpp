@@ -71,6 +71,11 @@ torch::jit::Module export_encoder(const std::vector<AffineLayer>& layers, const 
   m.register_attribute("inputs", c10::IntType::get(), layers.front().weight.size(1));
   m.register_attribute("hidden", c10::IntType::get(), layers.back().weight.size(0));
   m.register_attribute("layers", c10::IntType::get(), static_cast<int64_t>(layers.size()));
+  // Each layer's activation, first layer first: with weight(_l)/bias(_l), what the analytic
+  // penalty operators need (python/carve's affine_layers).
+  c10::List<std::string> activations;
+  for (const auto& layer : layers) activations.push_back(to_string(layer.activation));
+  m.register_attribute("activations", c10::ListType::ofStrings(), activations);
   m.register_attribute("has_decoder", c10::BoolType::get(), !decoder.empty());
   m.register_attribute("carve_version", c10::StringType::get(), std::string(version()));
   m.define(source);

@@ -67,7 +67,9 @@ struct SingleLayerPenalty : public torch::autograd::Function<SingleLayerPenalty>
     const auto saved = ctx->get_saved_variables();
     const auto& d = saved[0];
     const auto& weight = saved[1];
-    const auto& row_norms = saved[2];
+    // Under create_graph (a double backward) the row norms must carry their graph to W; the
+    // saved ones were computed in forward, outside autograd.
+    const auto row_norms = torch::GradMode::is_enabled() ? weight.pow(2).sum(1) : saved[2];
     const auto scale = grad_output[0] * (2.0 / static_cast<double>(d.size(0)));
     // d/dd: 2 d_bj s_j / B;  d/dW_j: 2 (sum_b d_bj^2) W_j / B.
     const auto grad_d = d * row_norms * scale;
@@ -175,7 +177,7 @@ PenaltyValue contractive_stochastic(const EncoderPass& pass, int64_t projections
     const auto v = random_projection(projection, h.sizes(), h.options());
     const auto vjp = torch::autograd::grad({h}, {pass.input}, {v},
                                            /*retain_graph=*/true, create_graph)[0];
-    per_projection.push_back(vjp.pow(2).sum(-1).mean());
+    per_projection.push_back(vjp.pow(2).reshape({vjp.size(0), -1}).sum(-1).mean());
   }
   const auto estimates = torch::stack(per_projection);
   PenaltyValue result{estimates.mean()};
@@ -184,6 +186,16 @@ PenaltyValue contractive_stochastic(const EncoderPass& pass, int64_t projections
         estimates.detach().std().item<double>() / std::sqrt(static_cast<double>(projections));
   }
   return result;
+}
+
+torch::Tensor contractive_exact_on_graph(const torch::Tensor& x, const torch::Tensor& h,
+                                         JacobianMode mode) {
+  const bool create_graph = torch::GradMode::is_enabled();
+  auto total = torch::zeros({}, h.options());
+  for_each_graph_jacobian_slice(x, h, mode, create_graph, [&](int64_t, const torch::Tensor& s) {
+    total = total + s.pow(2).sum();
+  });
+  return total / static_cast<double>(std::max<int64_t>(x.size(0), 1));
 }
 
 ContractivePenalty::ContractivePenalty(ContractiveOptions options) : options_(options) {

@@ -95,6 +95,14 @@ torch::Tensor contractive_exact(Encoder& encoder, const torch::Tensor& x,
 PenaltyValue contractive_stochastic(const EncoderPass& pass, int64_t projections,
                                     Projection projection);
 
+// The exact penalty of a graph the caller formed, h = f(x) with x requiring grad (the form the
+// PyTorch operators take; carve/penalty/jacobian.h's for_each_graph_jacobian_slice): squared
+// Frobenius norm of each example's J, mean over the batch. Under grad mode it is differentiable
+// with respect to x and everything h depends on (a true double backward); without, one slice of
+// J is alive at a time. The stochastic method takes the same pair: EncoderPass{x, {h}}.
+torch::Tensor contractive_exact_on_graph(const torch::Tensor& x, const torch::Tensor& h,
+                                         JacobianMode mode = JacobianMode::automatic);
+
 // Random projection vectors with E[v v^T] = I, from torch's global generator.
 torch::Tensor random_projection(Projection projection, at::IntArrayRef sizes,
                                 const torch::TensorOptions& options);

@@ -33,4 +33,18 @@ torch::Tensor higher_order_penalty(Encoder& encoder, const torch::Tensor& x,
                                    const HigherOrderOptions& options,
                                    const EncoderPass* pass = nullptr);
 
+// The same with the corrupted batches given (x + eps, one per corruption; options' sigma and
+// corruptions are not used): the mean over them of mean_b ||J(x_b) - J(x~_b)||_F^2.
+torch::Tensor higher_order_penalty_at(Encoder& encoder, const torch::Tensor& x,
+                                      const std::vector<torch::Tensor>& corrupted,
+                                      const HigherOrderOptions& options,
+                                      const EncoderPass* pass = nullptr);
+
+// On graphs the caller formed (the operators' form, like contractive_exact_on_graph): h = f(x)
+// and h_tilde = f(x_tilde), where x_tilde stacks C corrupted copies of the batch (row c*B + b
+// corrupts example b) and both x and x_tilde require grad. Differentiable under grad mode.
+torch::Tensor higher_order_exact_on_graph(const torch::Tensor& x, const torch::Tensor& h,
+                                          const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
+                                          JacobianMode mode = JacobianMode::automatic);
+
 }  // namespace carve

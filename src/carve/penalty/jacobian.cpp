@@ -146,3 +146,59 @@ torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int
 }
 
 }  // namespace carve
+
+namespace carve {
+
+JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, int64_t inputs,
+                                         int64_t outputs) {
+  if (mode != JacobianMode::automatic) return mode;
+  if (create_graph) return JacobianMode::reverse;
+  return inputs + 1 < outputs ? JacobianMode::forward : JacobianMode::reverse;
+}
+
+void for_each_graph_jacobian_slice(const torch::Tensor& x, const torch::Tensor& h, JacobianMode mode,
+                                   bool create_graph,
+                                   const std::function<void(int64_t, const torch::Tensor&)>& visit) {
+  TORCH_CHECK_VALUE(x.defined() && x.requires_grad(),
+                    "the Jacobian of a graph needs the input x to require grad (x.requires_grad_()) "
+                    "and h to be computed from it");
+  TORCH_CHECK_VALUE(h.defined() && h.requires_grad(),
+                    "h does not depend on x through autograd: compute h = f(x) after "
+                    "x.requires_grad_(), with grad mode enabled");
+  TORCH_CHECK_VALUE(x.dim() >= 1 && h.dim() >= 1 && x.size(0) == h.size(0),
+                    "x and h must be batches of the same size, got x ", x.sizes(), " and h ",
+                    h.sizes());
+  const int64_t batch = x.size(0);
+  const int64_t inputs = batch == 0 ? 0 : x.numel() / batch;
+  const int64_t outputs = batch == 0 ? 0 : h.numel() / batch;
+  torch::AutoGradMode enable_grad(true);  // the VJPs need autograd even for a value alone
+  const auto flat = [&](const torch::Tensor& t) { return t.reshape({batch, -1}); };
+  if (resolve_graph_jacobian_mode(mode, create_graph, inputs, outputs) == JacobianMode::reverse) {
+    for (int64_t j = 0; j < outputs; ++j) {
+      // A fresh one-hot per unit: the differentiable VJP may keep it for the double backward.
+      auto cotangent = torch::zeros({batch, outputs}, h.options());
+      cotangent.select(1, j).fill_(1);
+      const auto row = torch::autograd::grad({h}, {x}, {cotangent.view(h.sizes())},
+                                             /*retain_graph=*/true, create_graph,
+                                             /*allow_unused=*/true)[0];
+      visit(j, row.defined() ? flat(row) : torch::zeros({batch, inputs}, x.options()));
+    }
+    return;
+  }
+  // g(u) = J^T u is linear in u: its VJP against e_i is J e_i, every example at once.
+  const auto u = torch::zeros_like(h).requires_grad_(true);
+  const auto g = torch::autograd::grad({h}, {x}, {u}, /*retain_graph=*/true,
+                                       /*create_graph=*/true, /*allow_unused=*/true)[0];
+  for (int64_t i = 0; i < inputs; ++i) {
+    torch::Tensor column;
+    if (g.defined() && g.requires_grad()) {
+      auto direction = torch::zeros({batch, inputs}, x.options());
+      direction.select(1, i).fill_(1);
+      column = torch::autograd::grad({g}, {u}, {direction.view(x.sizes())}, /*retain_graph=*/true,
+                                     create_graph, /*allow_unused=*/true)[0];
+    }
+    visit(i, column.defined() ? flat(column) : torch::zeros({batch, outputs}, h.options()));
+  }
+}
+
+}  // namespace carve

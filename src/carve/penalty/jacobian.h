@@ -77,3 +77,27 @@ torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int
                              const ExactJacobianOptions& options = {});
 
 }  // namespace carve
+
+namespace carve {
+
+// J of a graph the caller has already formed: h = f(x) with x requiring grad, for any encoder
+// (a Python nn.Module, a TorchScript module) of which only these two tensors are known. x is
+// [B, ...] and h [B, ...]; examples are independent (no batch statistics), so J has one block
+// per example, [B, out, in] with in and out the flattened sizes. Formed one slice at a time by
+// vector-Jacobian products on that graph:
+//   reverse  visit(j, J[:, j, :]) for each output unit j: one VJP each;
+//   forward  visit(i, J[:, :, i]) for each input unit i: one VJP of the VJP g(u) = J^T u with
+//            respect to u (the double-VJP trick), after one shared VJP.
+// With create_graph every slice is differentiable with respect to x and to whatever h depends
+// on (the caller's parameters); reverse mode then needs second derivatives of the caller's ops,
+// forward mode third ones. The graph of h is kept (retain_graph) for the caller.
+void for_each_graph_jacobian_slice(const torch::Tensor& x, const torch::Tensor& h, JacobianMode mode,
+                                   bool create_graph,
+                                   const std::function<void(int64_t, const torch::Tensor&)>& visit);
+
+// `automatic` for a graph of unknown ops: reverse when the slices are to be differentiated (no
+// third derivative of an unverified op is taken), otherwise the mode with fewer VJPs.
+JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, int64_t inputs,
+                                         int64_t outputs);
+
+}  // namespace carve

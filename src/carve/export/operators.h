@@ -1,0 +1,57 @@
+// carve's penalties as functions of tensors only: the kernels of the PyTorch operators
+// (`torch.ops.carve.*`, registered by the carve_ops shared library, python/csrc/operators.cpp),
+// also callable from C++. Module arguments are impossible in an operator schema, so:
+//
+//   analytic     the input and the encoder's layers as weights [out, in], biases [out] and
+//                activation names ("sigmoid", "tanh", "softplus", "relu", "linear"), first
+//                layer first; the closed form of carve/penalty/contractive.h;
+//   exact,       the input x (requiring grad) and the code h = f(x) the caller computed on its
+//   stochastic   own graph: vector-Jacobian products on that graph (carve/penalty/jacobian.h's
+//                for_each_graph_jacobian_slice), so any differentiable encoder works;
+//   higher-order the same pairs plus x_tilde, C corrupted copies of the batch stacked (row c*B + b
+//                corrupts example b), and for the exact form h_tilde = f(x_tilde).
+//
+// Every kernel is built from differentiable tensor operations: autograd, double backward where
+// the underlying operations offer it, and any device the inputs live on.
+//
+//   auto x = batch.detach().requires_grad_();
+//   auto h = torch::sigmoid(torch::linear(x, w, b));
+//   auto loss = recon + 0.1 * carve::ops::contractive_exact(x, h, "auto");
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace carve::ops {
+
+torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                   const std::vector<torch::Tensor>& biases,
+                                   const std::vector<std::string>& activations);
+
+// mode: "auto", "forward" or "reverse" (carve/penalty/jacobian.h).
+torch::Tensor contractive_exact(const torch::Tensor& x, const torch::Tensor& h,
+                                const std::string& mode);
+
+// (value, standard error over the projections; NaN for one). projection: "gaussian" or
+// "rademacher", drawn from torch's default generator (torch.manual_seed seeds it).
+std::tuple<torch::Tensor, torch::Tensor> contractive_stochastic(const torch::Tensor& x,
+                                                                const torch::Tensor& h,
+                                                                int64_t projections,
+                                                                const std::string& projection);
+
+torch::Tensor higher_order_analytic(const torch::Tensor& x, const torch::Tensor& x_tilde,
+                                    const std::vector<torch::Tensor>& weights,
+                                    const std::vector<torch::Tensor>& biases,
+                                    const std::vector<std::string>& activations);
+
+torch::Tensor higher_order_exact(const torch::Tensor& x, const torch::Tensor& h,
+                                 const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
+                                 const std::string& mode);
+
+// The operators' schemas, in the order registered (the reference docs/OPERATORS.md lists).
+const std::vector<std::string>& operator_schemas();
+
+}  // namespace carve::ops
