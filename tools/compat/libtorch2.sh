@@ -36,8 +36,11 @@ mount_in() {  # mount_in OPTIONS... TARGET: a mount that the trap undoes
 
 # shellcheck source=../lib/debian_root.sh
 source "$src/tools/lib/debian_root.sh"
-[[ -f $rootfs/.carve-root && $(cat "$rootfs/.carve-root") == "$stamp_text" ]] ||
+if [[ ! -f $rootfs/.carve-root ]]; then
   echo "libtorch2: making the Debian 13 root in $rootfs (debootstrap, then LibTorch 2.6: ~8 min)"
+elif [[ $(cat "$rootfs/.carve-root") != "$stamp_text" ]]; then
+  echo "libtorch2: installing the packages the list adds into the Debian 13 root in $rootfs"
+fi
 # shellcheck disable=SC2086
 debian_root "$rootfs" trixie "$stamp_text" "$cache/trixie.log" $packages || exit 1
 

@@ -12,7 +12,9 @@ std::string penalty_table(const nlohmann::json& r) {
   const auto& m = r["carve"];
   const bool py = r.contains("python");
   const auto peer = [&](const char* key, const char* f) {
-    return py ? fmt::format(fmt::runtime(f), r["python"][key].get<double>()) : std::string("-");
+    // "-" where the peer has no such number (no peer, or a transform its torch cannot differentiate).
+    return py && r["python"].contains(key) ? fmt::format(fmt::runtime(f), r["python"][key].get<double>())
+                                            : std::string("-");
   };
   std::string out = fmt::format(
       "carve bench penalty: sigmoid {} -> {}, tied, batch {}, float32, {} threads, exact in {} mode\n\n",
@@ -25,11 +27,18 @@ std::string penalty_table(const nlohmann::json& r) {
                      peer("ae_analytic_step_ms", "{:.2f}"));
   out += fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step + stochastic penalty (k=1)",
                      m["ae_stochastic1_step_ms"].get<double>(), "-");
-  out += fmt::format("{:<44} {:>12.1f} {:>12}\n", "exact penalty fwd+bwd (py: functorch vmap(jacrev))",
-                     m["exact_ms"].get<double>(), peer("exact_functorch_ms", "{:.1f}"));
+  out += fmt::format("{:<44} {:>12.1f} {:>12}\n", "exact penalty fwd+bwd (py: vmap(jacrev))",
+                     m["exact_ms"].get<double>(), peer("exact_jacrev_ms", "{:.1f}"));
+  out += fmt::format("{:<44} {:>12} {:>12}\n", "exact penalty fwd+bwd (py: vmap(jacfwd))", "",
+                     peer("exact_jacfwd_ms", "{:.1f}"));
   out += fmt::format("{:<44} {:>12.0f} {:>12}\n", "exact peak resident memory (MiB)", m["exact_peak_mib"].get<double>(),
                      peer("exact_peak_mib", "{:.0f}"));
   const auto& q = r["ratios"];
+  if (py && r["python"].contains("exact_functorch_way")) {
+    out += fmt::format("\npython: torch {}; its fastest exact way, {}, takes {:.2f}x carve's exact time",
+                       r["python"].value("torch_version", "?"), r["python"]["exact_functorch_way"].get<std::string>(),
+                       q["functorch_over_exact"].get<double>());
+  }
   out += fmt::format("\nexact penalty / AE step {:.1f}x", q["exact_over_ae"].get<double>());
   if (q.contains("ae_step_python_over_carve")) {
     out += fmt::format("; python AE step / carve {:.2f}x; python AE+analytic / carve {:.2f}x",

@@ -14,6 +14,7 @@
 #include "carve/error.h"
 #include "carve/train/checkpoint.h"
 #include "carve/train/finetune.h"
+#include "carve/train/memory.h"
 #include "carve/train/optimizer.h"
 #include "carve/train/pretrainable.h"
 #include "carve/train/run_dir.h"
@@ -170,6 +171,7 @@ void Trainer::record_standardization() const {
 // Everything that can fail on bad input happened before the run directory exists.
 void Trainer::build() {
   const auto path = options_.out.empty() ? default_run_directory(spec_) : options_.out;
+  check_run_fits(spec_, data_.train_x.size(1), data_.train_x.size(0), device_);
   dir_ = RunDirectory::open_run(path, RunDirectory::mode(options_.resume, options_.force), "checkpoint.pt");
   if (dir_->resuming()) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
   dir_->write("config.yaml", to_yaml(spec_));
