@@ -3,7 +3,8 @@
 # from a build directory (dependencies by dpkg-shlibdeps), then apt installs it into a clean
 # Debian 12 root (debootstrap bookworm, minbase), where the installed carve prints its version,
 # generates a dataset, checks an experiment file and runs it with its analysis (the plotter is
-# one of the package's dependencies).
+# one of the package's dependencies); then, with python3-torch added, Python's `import carve`
+# loads the installed operators and reads that run back.
 #
 #   tools/package/deb.sh [BUILD_DIR]      (default: build/ of this checkout)
 #
@@ -77,3 +78,20 @@ YAML
      /usr/include/carve/models/autoencoder.h > /dev/null
 ' > "$work/use.log" 2>&1 || { cat "$work/use.log" >&2; fail "the installed carve does not work in the clean root"; }
 say "in the clean Debian 12 root: $(head -1 "$work/use.log"); check, run and analysis work"
+
+# The Python package of the .deb, with what it recommends (python3-torch, python3-yaml): Debian's
+# python3 finds it in /usr/lib/python3/dist-packages, and it finds /usr/lib/libcarve_ops.so.
+start=$(date +%s)
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+  bash -c "apt-get install -y -qq --no-install-recommends python3-torch python3-yaml" \
+  > "$work/apt-python.log" 2>&1 || { tail -20 "$work/apt-python.log" >&2; fail "apt-get install python3-torch failed"; }
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 python3 -c '
+import torch, carve
+assert carve.load_library() == "/usr/lib/libcarve_ops.so", carve.load_library()
+run = carve.load_run("/tmp/run")
+x = torch.rand(4, run.encoder.inputs)
+a, e = (carve.contractive_penalty(run.encoder, x, m).item() for m in ("analytic", "exact"))
+assert abs(a - e) <= 1e-5 * a, (a, e)
+print(f"import carve: {carve.load_library()}, the run read back, analytic = exact = {a:.4g}")
+' > "$work/python.log" 2>&1 || { cat "$work/python.log" >&2; fail "the installed Python package does not work in the clean root"; }
+say "$(cat "$work/python.log") (python3-torch installed in $(( $(date +%s) - start )) s)"
