@@ -1,10 +1,110 @@
 #include "carve/device.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "carve/error.h"
 
 namespace carve {
+namespace {
+
+// A value of /proc/meminfo in bytes ("MemAvailable:   123456 kB"), or -1.
+int64_t meminfo(const std::string& field) {
+  std::ifstream in("/proc/meminfo");
+  std::string name;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> name >> kib) {
+    std::getline(in, unit);
+    if (name == field + ":") return kib * 1024;
+  }
+  return -1;
+}
+
+int64_t read_number(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!(in >> text) || text == "max") return -1;
+  try {
+    return std::stoll(text);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// cgroup v2: memory.max less memory.current of this process's cgroup, or -1.
+int64_t cgroup_headroom() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) != 0) continue;
+    const std::string dir = "/sys/fs/cgroup" + line.substr(3);
+    const int64_t max = read_number(dir + "/memory.max");
+    const int64_t current = read_number(dir + "/memory.current");
+    if (max < 0 || current < 0) return -1;
+    return std::max<int64_t>(max - current, 0);
+  }
+  return -1;
+}
+
+// RLIMIT_AS less the address space in use (VmSize), or -1 without a limit.
+int64_t address_space_headroom() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
+  std::ifstream in("/proc/self/status");
+  std::string name;
+  int64_t used = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    if (fields >> name && name == "VmSize:" && fields >> used) break;
+    used = 0;
+  }
+  return std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - used * 1024, 0);
+}
+
+// cudaMemGetInfo of the CUDA runtime LibTorch loaded, looked up at run time: -1 without one.
+int64_t cuda_free_memory(const torch::Device& device) {
+  using GetDevice = int (*)(int*);
+  using SetDevice = int (*)(int);
+  using MemGetInfo = int (*)(size_t*, size_t*);
+  const auto get = reinterpret_cast<GetDevice>(dlsym(RTLD_DEFAULT, "cudaGetDevice"));
+  const auto set = reinterpret_cast<SetDevice>(dlsym(RTLD_DEFAULT, "cudaSetDevice"));
+  const auto info = reinterpret_cast<MemGetInfo>(dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+  if (!get || !set || !info) return -1;
+  int previous = 0;
+  if (get(&previous) != 0) return -1;
+  const int wanted = device.has_index() ? device.index() : previous;
+  if (wanted != previous && set(wanted) != 0) return -1;
+  size_t free = 0, total = 0;
+  const bool ok = info(&free, &total) == 0;
+  if (wanted != previous) set(previous);
+  return ok ? static_cast<int64_t>(free) : -1;
+}
+
+}  // namespace
+
+AvailableMemory available_memory(const torch::Device& device) {
+  if (const char* forced = std::getenv("CARVE_TEST_AVAILABLE_MEMORY")) {
+    return {std::atoll(forced), "CARVE_TEST_AVAILABLE_MEMORY"};
+  }
+  if (device.is_cuda()) return {cuda_free_memory(device), "cudaMemGetInfo"};
+  if (!device.is_cpu()) return {};
+  AvailableMemory best{meminfo("MemAvailable"), "MemAvailable"};
+  const auto consider = [&](int64_t bytes, const char* source) {
+    if (bytes >= 0 && (best.bytes < 0 || bytes < best.bytes)) best = {bytes, source};
+  };
+  consider(cgroup_headroom(), "the cgroup's memory.max");
+  consider(address_space_headroom(), "RLIMIT_AS");
+  return best;
+}
+
 
 torch::Device resolve_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;

@@ -11,6 +11,20 @@
 namespace carve {
 
 torch::Device resolve_device(const std::string& name);
+
+/// Memory this process can still allocate on `device`, in bytes, and where that bound comes from.
+/// CPU: the least of MemAvailable (/proc/meminfo), the cgroup's memory.max less memory.current
+/// (SLURM jobs, containers) and RLIMIT_AS less the address space in use. CUDA: the free memory
+/// cudaMemGetInfo reports, found at run time in the CUDA runtime that LibTorch loaded (so a
+/// CPU-only build needs no CUDA headers). bytes = -1 where unknown. $CARVE_TEST_AVAILABLE_MEMORY
+/// (bytes) replaces it, for tests.
+///
+///   auto free = carve::available_memory(torch::kCPU);   // {23.1e9, "MemAvailable"}
+struct AvailableMemory {
+  int64_t bytes = -1;
+  std::string source;
+};
+AvailableMemory available_memory(const torch::Device& device);
 torch::Dtype parse_dtype(const std::string& name);  // float32 | float64
 std::string dtype_name(torch::Dtype dtype);
 

@@ -4,6 +4,7 @@
 
 #include "carve/error.h"
 #include "carve/models/stack.h"
+#include "support/devices.h"
 
 namespace carve {
 namespace {
@@ -85,6 +86,35 @@ TEST(StackedEncoder, IsTheCompositionOfItsLayers) {
   std::vector<std::string> names;
   for (const auto& p : stack->named_parameters()) names.push_back(p.key());
   EXPECT_EQ(names.front(), "layers.0.weight");
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// CUDA variant: the forward pass, the reconstruction loss and its gradients on the GPU equal the
+// CPU's in float64, tied and untied.
+TEST(AutoEncoderCuda, LossAndGradientsMatchTheCpu) {
+  CARVE_REQUIRE_CUDA();
+  for (bool tied : {true, false}) {
+    torch::manual_seed(2);
+    AutoEncoder ae(AutoEncoderOptions(5, 3).activation(Activation::tanh).tied(tied));
+    ae->to(torch::kFloat64);
+    const auto x = torch::rand({4, 5}, torch::kFloat64);
+    const auto params = ae->parameters();
+    const auto cpu = ae->reconstruction_loss(x);
+    const auto cpu_grads = torch::autograd::grad({cpu}, params);
+    ae->to(torch::kCUDA);
+    const auto gpu = ae->reconstruction_loss(x.to(torch::kCUDA));
+    ASSERT_TRUE(gpu.is_cuda());
+    EXPECT_NEAR(gpu.item<double>(), cpu.item<double>(), 1e-12 * std::abs(cpu.item<double>()));
+    const auto gpu_grads = torch::autograd::grad({gpu}, params);
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(gpu_grads[i].cpu(), cpu_grads[i], 1e-10, 1e-12)) << "parameter " << i;
+    }
+  }
 }
 
 }  // namespace

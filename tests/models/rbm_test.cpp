@@ -8,6 +8,7 @@
 #include "carve/error.h"
 #include "carve/metrics/partition.h"
 #include "carve/train/contrastive_divergence.h"
+#include "support/devices.h"
 #include "support/gradcheck.h"
 
 namespace carve {
@@ -145,6 +146,36 @@ TEST(RBM, IsAnEncoderAndRejectsBadOptions) {
   EXPECT_THROW(RBM(RBMOptions(0, 4)), c10::Error);
   EXPECT_THROW(ContrastiveDivergence(CDOptions().k(0)), c10::Error);
   EXPECT_THROW(parse_visible_units("poisson"), UsageError);
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// CUDA variant: the free energy and its gradient (what CD differentiates) on the GPU equal the
+// CPU's in float64, binary and Gaussian visible units; a CD step runs there with its chains.
+TEST(RBMCuda, FreeEnergyGradientsMatchTheCpuAndCdRuns) {
+  CARVE_REQUIRE_CUDA();
+  for (auto units : {VisibleUnits::binary, VisibleUnits::gaussian}) {
+    auto rbm = random_rbm(6, 5, units, 0.5, 7);
+    const auto v = torch::rand({8, 6}, torch::kFloat64);
+    const std::vector<torch::Tensor> params{rbm->weight, rbm->bias, rbm->visible_bias};
+    const auto cpu = rbm->free_energy(v).mean();
+    const auto cpu_grads = torch::autograd::grad({cpu}, params);
+    rbm->to(torch::kCUDA);
+    const auto gpu = rbm->free_energy(v.to(torch::kCUDA)).mean();
+    EXPECT_NEAR(gpu.item<double>(), cpu.item<double>(), 1e-12 * std::abs(cpu.item<double>())) << to_string(units);
+    const auto gpu_grads = torch::autograd::grad({gpu}, params);
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_LE(testing::relative_error(gpu_grads[i].cpu(), cpu_grads[i]), 1e-12) << to_string(units) << " " << i;
+    }
+    ContrastiveDivergence cd(CDOptions().k(2).persistent(true));
+    cd.accumulate(*rbm, torch::bernoulli(torch::full({8, 6}, 0.4, torch::kFloat64)).to(torch::kCUDA));
+    EXPECT_TRUE(cd.chains().is_cuda());
+    EXPECT_TRUE(rbm->weight.grad().defined() && rbm->weight.grad().is_cuda());
+  }
 }
 
 }  // namespace

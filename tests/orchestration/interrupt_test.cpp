@@ -15,6 +15,7 @@
 #include "carve/orchestration/sweep.h"
 #include "carve/train/stop.h"
 #include "support/csv.h"
+#include "support/devices.h"
 #include "support/run_command.h"
 #include "support/same_results.h"
 #include "support/temp_dir.h"
@@ -100,6 +101,21 @@ TEST_F(Interrupt, SingleRunWithFineTuningAtEveryMoment) {
   }
   EXPECT_TRUE(fs::exists(dir.path() / "straight" / "classifier.pt"));
   EXPECT_TRUE(fs::exists(dir.path() / "straight" / "finetune.pt"));
+}
+
+// CUDA variant: on the GPU too a run stopped and resumed (the checkpoint carries the CUDA
+// generator's state) ends exactly where a straight one does, fine-tuning included.
+TEST_F(Interrupt, OnCudaAStoppedRunEndsWhereAStraightOneDoes) {
+  CARVE_REQUIRE_CUDA();
+  auto yaml = base("gpu") + "corruption: {type: gaussian, level: 0.1}\n"
+                            "regularizers: {contractive: {weight: 0.1, method: stochastic, projections: 2}}\n";
+  yaml.replace(yaml.find("device: cpu"), 11, "device: cuda");
+  dir.write("gpu.yaml", yaml);
+  run_straight("gpu.yaml", "straight");
+  const auto summary = nlohmann::json::parse(testing::slurp(dir.path() / "straight" / "summary.json"));
+  EXPECT_EQ(summary["device"], "cuda");
+  EXPECT_GE(run_interrupted("gpu.yaml", "every-3", 3), 8);
+  expect_same("straight", "every-3");
 }
 
 TEST_F(Interrupt, TwoKeySweepIncludingAPointKilledBeforeItsFirstCheckpoint) {

@@ -4,6 +4,7 @@
 
 #include "carve/models/autoencoder.h"
 #include "carve/models/stack.h"
+#include "support/devices.h"
 #include "support/gradcheck.h"
 
 namespace carve {
@@ -77,6 +78,35 @@ TEST(HigherOrder, GradientPassesCentralDifferences) {
         },
         stack->encoder_parameters());
     EXPECT_LE(r.relative_error, 1e-6) << to_string(method);
+  }
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// CUDA variant: with the same corrupted batches (CUDA draws its own numbers, so they are made
+// on the CPU and copied), analytic and exact on the GPU equal the CPU's in float64.
+TEST(HigherOrderCuda, MatchesTheCpuOnTheSameCorruptions) {
+  CARVE_REQUIRE_CUDA();
+  torch::manual_seed(4);
+  StackedEncoder stack(StackedEncoderOptions(7, {6, 4}).activation(Activation::tanh));
+  stack->to(torch::kFloat64);
+  const auto x = torch::rand({5, 7}, torch::kFloat64);
+  std::vector<torch::Tensor> corrupted, corrupted_gpu;
+  for (int c = 0; c < 3; ++c) {
+    corrupted.push_back(x + 0.3 * torch::randn_like(x));
+    corrupted_gpu.push_back(corrupted.back().to(torch::kCUDA));
+  }
+  for (auto method : {ContractiveMethod::analytic, ContractiveMethod::exact}) {
+    const auto opts = HigherOrderOptions().method(method);
+    stack->to(torch::kCPU);
+    const double cpu = higher_order_penalty_at(*stack, x, corrupted, opts).item<double>();
+    stack->to(torch::kCUDA);
+    const double gpu = higher_order_penalty_at(*stack, x.to(torch::kCUDA), corrupted_gpu, opts).item<double>();
+    EXPECT_NEAR(gpu, cpu, 1e-10 * cpu) << to_string(method);
   }
 }
 

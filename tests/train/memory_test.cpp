@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "support/devices.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 #include "support/toy_plans.h"
@@ -117,6 +118,22 @@ TEST(Memory, CarveRunRefusesARunThatCannotFitBeforeItsDirectoryExists) {
   EXPECT_NE(r.err.find("huge.yaml: needs at least"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("model.hidden = 1000000000000 sizes the weights"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// CUDA variant: the card's free memory bounds a run on it.
+TEST(MemoryCuda, TheCardsFreeMemoryBoundsARun) {
+  CARVE_REQUIRE_CUDA();
+  const auto free = available_memory(torch::kCUDA);
+  ASSERT_GT(free.bytes, 0) << "cudaMemGetInfo was not found in the CUDA runtime LibTorch loaded";
+  EXPECT_EQ(free.source, "cudaMemGetInfo");
+  EXPECT_THROW(check_run_fits(spec_of("model: {hidden: 1000000000000}\n"), 784, 1000, torch::kCUDA), ResourceError);
+  EXPECT_NO_THROW(check_run_fits(spec_of("model: {hidden: 100}\n"), 784, 1000, torch::kCUDA));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "carve/device.h"
 #include "carve/error.h"
 
 namespace carve {
@@ -119,16 +120,23 @@ void forward_blocks(const EncodeFn& encode, const torch::Tensor& x, int64_t outp
 
 }  // namespace
 
+int64_t block_cap(int64_t chunk_bytes, const torch::Device& device) {
+  if (device.is_cpu()) return chunk_bytes;
+  const auto free = available_memory(device).bytes;
+  return free > 0 ? std::max<int64_t>(1, std::min(chunk_bytes, free / 4)) : chunk_bytes;
+}
+
 void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
                              const ExactJacobianOptions& options,
                              const std::function<void(const JacobianBlock&)>& visit) {
   TORCH_CHECK(x.dim() == 2, "exact Jacobian: expected a batch [B, inputs], got ", x.sizes());
   torch::AutoGradMode enable_grad(true);  // J is formed by autograd even under NoGradGuard.
   const auto base = x.detach();
+  const auto capped = ExactJacobianOptions(options).chunk_bytes(block_cap(options.chunk_bytes(), x.device()));
   if (resolve_jacobian_mode(options, x.size(1), outputs) == JacobianMode::reverse) {
-    reverse_blocks(encode, base, outputs, options, visit);
+    reverse_blocks(encode, base, outputs, capped, visit);
   } else {
-    forward_blocks(encode, base, outputs, options, visit);
+    forward_blocks(encode, base, outputs, capped, visit);
   }
 }
 

@@ -67,7 +67,14 @@ struct JacobianBlock {
   bool shared_graph;
 };
 
-// Visits J block by block (the memory-capped building block of the exact penalty).
+// The cap on one block's memory on `device`: chunk_bytes, and on a GPU at most a quarter of the
+// memory free there (a card shared with other jobs may have little). On the CPU it stays
+// chunk_bytes, so that block boundaries, and with them the last bits of the sums, never depend
+// on how loaded the machine is.
+int64_t block_cap(int64_t chunk_bytes, const torch::Device& device);
+
+// Visits J block by block (the memory-capped building block of the exact penalty; the cap is
+// block_cap(options.chunk_bytes(), x.device())).
 void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
                              const ExactJacobianOptions& options,
                              const std::function<void(const JacobianBlock&)>& visit);

@@ -1,13 +1,10 @@
 #include "carve/train/memory.h"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 namespace carve {
 namespace {
@@ -26,61 +23,6 @@ int64_t product(std::initializer_list<int64_t> factors) {
 }
 
 int64_t sum(int64_t a, int64_t b) { return a > kMax - b ? kMax : a + b; }
-
-// A value of /proc/meminfo in bytes ("MemAvailable:   123456 kB"), or -1.
-int64_t meminfo(const std::string& field) {
-  std::ifstream in("/proc/meminfo");
-  std::string name;
-  int64_t kib = 0;
-  std::string unit;
-  while (in >> name >> kib) {
-    std::getline(in, unit);
-    if (name == field + ":") return kib * 1024;
-  }
-  return -1;
-}
-
-int64_t read_number(const std::string& path) {
-  std::ifstream in(path);
-  std::string text;
-  if (!(in >> text) || text == "max") return -1;
-  try {
-    return std::stoll(text);
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
-// cgroup v2: memory.max less memory.current of this process's cgroup, or -1.
-int64_t cgroup_headroom() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) != 0) continue;
-    const std::string dir = "/sys/fs/cgroup" + line.substr(3);
-    const int64_t max = read_number(dir + "/memory.max");
-    const int64_t current = read_number(dir + "/memory.current");
-    if (max < 0 || current < 0) return -1;
-    return std::max<int64_t>(max - current, 0);
-  }
-  return -1;
-}
-
-// RLIMIT_AS less the address space in use (VmSize), or -1 without a limit.
-int64_t address_space_headroom() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
-  std::ifstream in("/proc/self/status");
-  std::string name;
-  int64_t used = 0;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    if (fields >> name && name == "VmSize:" && fields >> used) break;
-    used = 0;
-  }
-  return std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - used * 1024, 0);
-}
 
 }  // namespace
 
@@ -137,20 +79,6 @@ MemoryEstimate estimate_run_memory(const ExperimentSpec& spec, int64_t inputs, i
     e.items.push_back({"model.ais_runs", "AIS's chains (float64)", product({m.ais_runs, units, 2, f64})});
   }
   return e;
-}
-
-AvailableMemory available_memory(const torch::Device& device) {
-  if (const char* forced = std::getenv("CARVE_TEST_AVAILABLE_MEMORY")) {
-    return {std::atoll(forced), "CARVE_TEST_AVAILABLE_MEMORY"};
-  }
-  if (!device.is_cpu()) return {};
-  AvailableMemory best{meminfo("MemAvailable"), "MemAvailable"};
-  const auto consider = [&](int64_t bytes, const char* source) {
-    if (bytes >= 0 && (best.bytes < 0 || bytes < best.bytes)) best = {bytes, source};
-  };
-  consider(cgroup_headroom(), "the cgroup's memory.max");
-  consider(address_space_headroom(), "RLIMIT_AS");
-  return best;
 }
 
 std::string format_bytes(int64_t bytes) {

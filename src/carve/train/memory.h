@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "carve/config/experiment.h"
+#include "carve/device.h"
 #include "carve/error.h"
 
 namespace carve {
@@ -45,17 +46,6 @@ struct MemoryEstimate {
 /// `train_examples` training examples (float32 training, float64 for AIS). Saturates at
 /// INT64_MAX instead of overflowing.
 MemoryEstimate estimate_run_memory(const ExperimentSpec& spec, int64_t inputs, int64_t train_examples);
-
-/// Memory this process can still allocate on `device`, in bytes, and where the bound comes from:
-/// the least of MemAvailable (/proc/meminfo), the cgroup's memory.max less its memory.current
-/// (SLURM jobs, containers) and RLIMIT_AS less the address space in use. -1 when unknown (CUDA
-/// devices: their memory is not queried; other systems). $CARVE_TEST_AVAILABLE_MEMORY (bytes)
-/// replaces it, for tests.
-struct AvailableMemory {
-  int64_t bytes = -1;
-  std::string source;
-};
-AvailableMemory available_memory(const torch::Device& device);
 
 /// Throws ResourceError when the estimate exceeds the available memory.
 void check_run_fits(const ExperimentSpec& spec, int64_t inputs, int64_t train_examples,
