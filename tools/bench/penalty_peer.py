@@ -57,12 +57,12 @@ def main():
     }
 
     if not a.skip_exact:
-        try:
-            from functorch import jacfwd, jacrev, vmap
-            library = "functorch"
-        except ImportError:  # PyTorch >= 2.0
+        try:  # PyTorch >= 2.0 (which still ships functorch, deprecated)
             from torch.func import jacfwd, jacrev, vmap
             library = "torch.func"
+        except ImportError:  # PyTorch 1.13
+            from functorch import jacfwd, jacrev, vmap
+            library = "functorch"
 
         def exact_with(transform):
             def exact():
