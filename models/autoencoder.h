@@ -26,11 +26,15 @@
 
 namespace carve {
 
+/// The reconstruction loss: cross-entropy (inputs in [0, 1], sigmoid decoder) or squared error.
 enum class ReconstructionLoss { cross_entropy, squared_error };
 
+/// "cross_entropy" <-> ReconstructionLoss::cross_entropy; an unknown name throws UsageError
+/// listing the known ones.
 ReconstructionLoss parse_reconstruction_loss(const std::string& name);
 std::string to_string(ReconstructionLoss loss);
 
+/// Constructor arguments of an AutoEncoder (the keys of `model:`, docs/CONFIG.md).
 struct AutoEncoderOptions {
   AutoEncoderOptions(int64_t inputs, int64_t hidden) : inputs_(inputs), hidden_(hidden) {}
 
@@ -47,6 +51,8 @@ struct AutoEncoderOptions {
 // Uniform half-width of the initial weights for a layer of that activation.
 double init_range(Activation activation, int64_t fan_in, int64_t fan_out);
 
+/// The auto-encoder of the file comment, an Encoder for the penalties; its registered parameter
+/// names are the checkpoint format (never rename them).
 class AutoEncoderImpl : public torch::nn::Cloneable<AutoEncoderImpl>, public Encoder {
  public:
   explicit AutoEncoderImpl(AutoEncoderOptions options);

@@ -22,10 +22,13 @@
 
 namespace carve {
 
+/// Visible units of an RBM: binary (Bernoulli) or Gaussian with unit variance; names as in
+/// experiment files ("binary", "gaussian"), an unknown one throws UsageError.
 enum class VisibleUnits { binary, gaussian };
 VisibleUnits parse_visible_units(const std::string& name);
 std::string to_string(VisibleUnits units);
 
+/// Constructor arguments of an RBM; init_std is the standard deviation of the initial weights.
 struct RBMOptions {
   RBMOptions(int64_t visible, int64_t hidden) : visible_(visible), hidden_(hidden) {}
   TORCH_ARG(int64_t, visible);
@@ -34,6 +37,8 @@ struct RBMOptions {
   TORCH_ARG(double, init_std) = 0.01;
 };
 
+/// The RBM of the file comment; as an Encoder its code is p(h = 1 | v). Trained by
+/// carve/train/contrastive_divergence.h.
 class RBMImpl : public torch::nn::Cloneable<RBMImpl>, public Encoder {
  public:
   explicit RBMImpl(RBMOptions options);

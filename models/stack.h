@@ -18,6 +18,7 @@
 
 namespace carve {
 
+/// Constructor arguments of a StackedEncoder: the inputs and one width per layer.
 struct StackedEncoderOptions {
   StackedEncoderOptions(int64_t inputs, std::vector<int64_t> hidden)
       : inputs_(inputs), hidden_(std::move(hidden)) {}
@@ -30,6 +31,7 @@ struct StackedEncoderOptions {
   TORCH_ARG(ReconstructionLoss, loss) = ReconstructionLoss::cross_entropy;
 };
 
+/// The stack of the file comment (code = f_L(... f_1(x))).
 class StackedEncoderImpl : public torch::nn::Cloneable<StackedEncoderImpl>, public Encoder {
  public:
   explicit StackedEncoderImpl(StackedEncoderOptions options);

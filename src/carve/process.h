@@ -9,6 +9,7 @@
 
 namespace carve {
 
+/// What a shell command gave.
 struct ShellResult {
   int status = -1;  ///< the wait status pclose gave; -1 when the shell could not be started
   std::string out;  ///< everything the command wrote to standard output

@@ -19,6 +19,7 @@
 
 namespace carve {
 
+/// What `carve penalty compare` measures: the encoder's shape, the batch, device and repetitions.
 struct CompareConfig {
   Activation activation = Activation::sigmoid;
   int64_t inputs = 784;
@@ -37,6 +38,7 @@ struct CompareConfig {
   void validate() const;  // throws UsageError naming the offending value
 };
 
+/// One method's value, its errors against the exact method and its time.
 struct MethodReport {
   std::string method;
   double value = 0;
@@ -46,6 +48,7 @@ struct MethodReport {
   double standard_error = std::numeric_limits<double>::quiet_NaN();  // stochastic only
 };
 
+/// The three methods side by side.
 struct CompareReport {
   CompareConfig config;
   std::string device;           // resolved
@@ -53,6 +56,7 @@ struct CompareReport {
   std::vector<MethodReport> methods;  // analytic, exact, stochastic
 };
 
+/// Runs the comparison; to_json and to_table format it (--format json | table).
 CompareReport compare_penalties(const CompareConfig& config);
 nlohmann::json to_json(const CompareReport& report);
 std::string to_table(const CompareReport& report);

@@ -155,11 +155,14 @@ struct AnalysisSpec {
   uint64_t seed = 0;
 };
 
+/// One axis of a sweep: a dotted key and the values it takes.
 struct SweepAxis {
   std::string key;                  // a dotted key path
   std::vector<std::string> values;  // YAML scalars
 };
 
+/// A whole experiment file, resolved: every key with its value or its default
+/// (load_experiment, parse_experiment below).
 struct ExperimentSpec {
   std::string file;
   std::string name;

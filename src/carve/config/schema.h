@@ -77,6 +77,7 @@ struct Range {
   std::function<std::optional<std::string>(const T&)> check;
 };
 
+/// Ranges for the key tables: any value, > 0, >= 0, >= low (their text is what docs/CONFIG.md shows).
 template <typename T>
 Range<T> any(std::string text = "") {
   if (text.empty()) text = std::is_same_v<T, bool> ? "`true`, `false`" : "any";
@@ -110,6 +111,7 @@ Range<double> interval(double low, double high, bool open_left, bool open_right)
 std::string number_text(double v);
 
 namespace detail {
+/// A value as config.yaml and docs/CONFIG.md write it.
 template <typename T>
 std::string value_text(const T& v) {
   if constexpr (std::is_same_v<T, std::string>) return v;
@@ -118,6 +120,7 @@ std::string value_text(const T& v) {
   else if constexpr (std::is_integral_v<T>) return std::to_string(v);
   else return to_string(v);  // an enum with its to_string
 }
+/// The type column of docs/CONFIG.md.
 template <typename T>
 std::string type_name() {
   if constexpr (std::is_same_v<T, std::string>) return "string";
@@ -126,6 +129,7 @@ std::string type_name() {
   else if constexpr (std::is_integral_v<T>) return "integer";
   else return "choice";
 }
+/// Writes a value into config.yaml (an empty string quoted, so that it reads back as a string).
 template <typename T>
 void emit(YAML::Emitter& e, const T& v) {
   if constexpr (std::is_same_v<T, std::string>) {

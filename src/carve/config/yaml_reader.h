@@ -24,6 +24,9 @@ size_t edit_distance(const std::string& a, const std::string& b);
 // The closest of `candidates` to `word`, or empty when none is close.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
+/// Reads the keys of one YAML mapping (a section of an experiment file): typed values, defaults
+/// for absent keys, errors at FILE:LINE:COL (or naming the --set assignment), unknown keys with
+/// the closest valid one.
 class MapReader {
  public:
   // `node` may be undefined or null (an absent section: every key takes its default).

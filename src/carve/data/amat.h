@@ -16,6 +16,7 @@
 
 namespace carve {
 
+/// Reads an .amat file (docs/DATA.md; errors name the file and line) and writes one.
 Dataset load_amat(const std::string& path);
 void write_amat(const std::string& path, const Dataset& data);
 

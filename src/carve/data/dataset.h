@@ -13,6 +13,7 @@
 
 namespace carve {
 
+/// Images and their labels.
 struct Dataset {
   torch::Tensor images;  // float32 [N, C, H, W] in [0, 1]
   torch::Tensor labels;  // int64 [N]

@@ -32,10 +32,13 @@
 
 namespace carve {
 
+/// Sizes of a generated variation's splits.
 struct VariationSizes {
   int64_t train = 0, valid = 0, test = 0;
 };
 
+/// The variations carve generates, whether a name is one of them, and a variation's default
+/// split sizes.
 const std::vector<std::string>& variation_names();
 bool is_variation(const std::string& name);
 VariationSizes default_variation_sizes(const std::string& name);

@@ -27,6 +27,7 @@
 
 namespace carve::ops {
 
+/// The closed form on the layers given as tensors (carve/penalty/contractive.h).
 torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
                                    const std::vector<torch::Tensor>& biases,
                                    const std::vector<std::string>& activations);
@@ -42,11 +43,12 @@ std::tuple<torch::Tensor, torch::Tensor> contractive_stochastic(const torch::Ten
                                                                 int64_t projections,
                                                                 const std::string& projection);
 
+/// The higher-order penalty on given corruptions: closed form on the layers, or exact on the
+/// caller's graphs of h = f(x) and h_tilde = f(x_tilde).
 torch::Tensor higher_order_analytic(const torch::Tensor& x, const torch::Tensor& x_tilde,
                                     const std::vector<torch::Tensor>& weights,
                                     const std::vector<torch::Tensor>& biases,
                                     const std::vector<std::string>& activations);
-
 torch::Tensor higher_order_exact(const torch::Tensor& x, const torch::Tensor& h,
                                  const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
                                  const std::string& mode);

@@ -21,6 +21,7 @@
 
 namespace carve {
 
+/// The contraction curve: per layer, the mean ratio at each radius.
 struct ContractionCurve {
   std::vector<double> radii;
   std::vector<std::vector<double>> ratio;  // [layer][radius]
@@ -29,8 +30,10 @@ struct ContractionCurve {
 // The same directions u serve every radius (one per point, from torch's global generator).
 ContractionCurve contraction_curve(Encoder& encoder, const torch::Tensor& x0, const std::vector<double>& radii);
 
+/// Where a spectrum's Jacobians come from: autograd or the closed form.
 enum class JacobianSource { exact, analytic };
 
+/// Singular values of J_f(x) at a set of points.
 struct Spectrum {
   torch::Tensor values;       // [N, k] per point, descending, k = min(inputs, code)
   torch::Tensor mean;         // [k]
@@ -38,9 +41,11 @@ struct Spectrum {
   double relative = 0.01;
 };
 
+/// The spectrum of the encoder's Jacobian at the points x.
 Spectrum jacobian_spectrum(Encoder& encoder, const torch::Tensor& x, JacobianSource source = JacobianSource::exact,
                            double relative = 0.01);
 
+/// Counts of values in equal bins.
 struct Histogram {
   std::vector<double> edges;   // bins + 1
   std::vector<int64_t> counts;

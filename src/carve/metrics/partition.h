@@ -21,14 +21,17 @@
 
 namespace carve {
 
+/// log Z exactly, by enumeration (hidden <= 20).
 double exact_log_partition(const RBMImpl& rbm);
 
+/// AIS's estimate of log Z, its standard error and its settings.
 struct AISResult {
   double log_z = 0;
   double standard_error = 0;
   int64_t runs = 0, betas = 0;
 };
 
+/// log Z by AIS; the average log-likelihood of the rows of v given log Z.
 AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs = 100, int64_t betas = 10000);
 double average_log_likelihood(const RBMImpl& rbm, const torch::Tensor& v, double log_z);
 

@@ -15,6 +15,7 @@
 
 namespace carve {
 
+/// The elementwise activations of carve's layers (names: activation_names()).
 enum class Activation { sigmoid, tanh, softplus, relu, linear };
 
 // "sigmoid" -> Activation::sigmoid; throws UsageError naming the value and the known names.
@@ -22,6 +23,7 @@ Activation parse_activation(const std::string& name);
 std::string to_string(Activation activation);
 const std::vector<std::string>& activation_names();
 
+/// f(a).
 torch::Tensor activate(Activation activation, const torch::Tensor& pre_activation);
 
 // f'(a) expressed through h = f(a):

@@ -11,6 +11,7 @@
 
 namespace carve {
 
+/// The Encoder of the file comment.
 class AffineChain : public Encoder {
  public:
   explicit AffineChain(std::vector<AffineLayer> layers);

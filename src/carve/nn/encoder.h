@@ -24,6 +24,7 @@ struct AffineLayer {
   Activation activation;
 };
 
+/// What a penalty sees of a model (the file comment says why).
 class Encoder {
  public:
   virtual ~Encoder() = default;

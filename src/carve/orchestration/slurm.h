@@ -28,6 +28,7 @@
 
 namespace carve {
 
+/// The sbatch options of carve's SLURM arrays (docs/CLUSTER.md).
 struct SlurmOptions {
   std::string partition, time, mem, account, qos;
   int cpus_per_task = 1;       ///< also carve's --threads in each task

@@ -17,9 +17,11 @@
 
 namespace carve {
 
+/// A task's state as `carve status` shows it.
 enum class TaskState { pending, running, done, failed };
 std::string to_string(TaskState state);
 
+/// One task's state and what explains it.
 struct TaskStatus {
   std::string task;
   TaskState state = TaskState::pending;

@@ -16,6 +16,7 @@
 
 namespace carve {
 
+/// The lock of the file comment.
 class TaskLock {
  public:
   /// Takes the lock at `path` (its directory must exist) or throws UsageError naming the task

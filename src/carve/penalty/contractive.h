@@ -33,14 +33,18 @@
 
 namespace carve {
 
+/// The three methods (file comment) and the two kinds of random projection.
 enum class ContractiveMethod { analytic, exact, stochastic };
 enum class Projection { gaussian, rademacher };
 
+/// Names as in experiment files ("analytic", "gaussian", ...); an unknown one throws UsageError
+/// listing the known ones.
 ContractiveMethod parse_contractive_method(const std::string& name);
 std::string to_string(ContractiveMethod method);
 Projection parse_projection(const std::string& name);
 std::string to_string(Projection projection);
 
+/// Options of ContractivePenalty (regularizers.contractive in an experiment file).
 struct ContractiveOptions {
   TORCH_ARG(ContractiveMethod, method) = ContractiveMethod::analytic;
   // stochastic: number of random projections v per example.
@@ -62,6 +66,7 @@ struct EncoderPass {
   static EncoderPass of(Encoder& encoder, const torch::Tensor& x, bool input_grad = false);
 };
 
+/// A penalty's value, a differentiable scalar, and the stochastic method's standard error.
 struct PenaltyValue {
   torch::Tensor value;  // scalar
   // Standard error of the stochastic estimate over projections (NaN with one projection and for
@@ -69,6 +74,8 @@ struct PenaltyValue {
   double standard_error = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// The penalty by one method, on an encoder and a batch, or on a pass shared with the
+/// reconstruction (usage in the file comment).
 class ContractivePenalty {
  public:
   explicit ContractivePenalty(ContractiveOptions options = {});

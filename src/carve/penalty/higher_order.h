@@ -19,6 +19,7 @@
 
 namespace carve {
 
+/// Options of the higher-order penalty (regularizers.higher_order in an experiment file).
 struct HigherOrderOptions {
   TORCH_ARG(double, sigma) = 0.1;
   TORCH_ARG(int64_t, corruptions) = 4;

@@ -29,11 +29,14 @@ namespace carve {
 
 using EncodeFn = std::function<torch::Tensor(const torch::Tensor&)>;
 
+/// How the exact Jacobian is formed (file comment); `automatic` picks by cost.
 enum class JacobianMode { automatic, forward, reverse };
 
+/// "auto", "forward", "reverse"; an unknown name throws UsageError.
 JacobianMode parse_jacobian_mode(const std::string& name);
 std::string to_string(JacobianMode mode);
 
+/// Options of exact_jacobian and of the exact penalty.
 struct ExactJacobianOptions {
   TORCH_ARG(JacobianMode, mode) = JacobianMode::automatic;
   // Upper bound on the working memory of one block of replicas (the cap of the exact method).

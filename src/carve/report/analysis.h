@@ -24,6 +24,7 @@
 
 namespace carve {
 
+/// Options of an analysis (the `analysis:` block, `carve analyze` flags).
 struct AnalysisOptions {
   int64_t points = 100;
   std::vector<double> radii{0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12};
@@ -32,6 +33,8 @@ struct AnalysisOptions {
   std::string plotter;  // default: plot/carve_plot.py of carve's shared files (carve/resources.h)
 };
 
+/// Analyzes one run directory (file comment) and returns analysis.json's numbers; compare_runs
+/// overlays several runs into out_dir (`carve compare`).
 nlohmann::json analyze_run(const std::string& run_dir, const AnalysisOptions& options);
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& out_dir, const AnalysisOptions& options);
 

@@ -17,6 +17,7 @@
 
 namespace carve {
 
+/// Options of contrastive divergence: Gibbs steps, persistent chains (PCD) and their number.
 struct CDOptions {
   TORCH_ARG(int64_t, k) = 1;
   TORCH_ARG(bool, persistent) = false;
@@ -24,6 +25,7 @@ struct CDOptions {
   TORCH_ARG(int64_t, chains) = 0;
 };
 
+/// CD-k or PCD: accumulates an RBM's gradient into its parameters' .grad, keeping PCD's chains.
 class ContrastiveDivergence {
  public:
   explicit ContrastiveDivergence(CDOptions options = {});

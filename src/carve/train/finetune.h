@@ -30,6 +30,7 @@
 
 namespace carve {
 
+/// What fine-tuning gave: errors at the best validation epoch, the epochs, the classes.
 struct FinetuneResult {
   double train_error = 0, valid_error = 0, test_error = 0;  ///< at the best validation epoch
   int64_t best_epoch = 0, epochs_run = 0;

@@ -30,12 +30,14 @@ class ResourceError : public UsageError {
   using UsageError::UsageError;
 };
 
+/// One large allocation of a run and the key that sizes it.
 struct MemoryItem {
   std::string key;    ///< the key that sizes it, e.g. "model.hidden"
   std::string what;   ///< what it is, e.g. "the weights, their gradients and the optimizer's state"
   int64_t bytes = 0;
 };
 
+/// A run's large allocations; total() saturates at INT64_MAX.
 struct MemoryEstimate {
   std::vector<MemoryItem> items;
   int64_t total() const;

@@ -43,6 +43,8 @@ struct StepProgress {
   bool contractive_on = false;
 };
 
+/// Told of a run's steps, epochs and messages: the CLI's progress bar and log are observers (the
+/// library itself never prints).
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -59,6 +61,7 @@ class RunObserver {
 
 using Observers = std::vector<std::shared_ptr<RunObserver>>;
 
+/// Sends a message line to every observer.
 inline void notify(const Observers& observers, const std::string& text) {
   for (const auto& o : observers) o->on_message(text);
 }

@@ -22,6 +22,7 @@
 
 namespace carve {
 
+/// A model the trainer can pretrain, an auto-encoder or an RBM, behind one interface.
 class Pretrainable {
  public:
   virtual ~Pretrainable() = default;
@@ -53,6 +54,7 @@ class Pretrainable {
 // Mean per-example reconstruction error over all of x, in batches of 1000 examples.
 double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x);
 
+/// The model an experiment's `model:` block describes, for `inputs` values per example.
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs);
 
 // A trained stack read back from its layers' models (in order, bottom first): its encoder is the

@@ -14,6 +14,7 @@
 
 namespace carve {
 
+/// A finished run read back: its directory, its resolved spec and its model.
 struct LoadedRun {
   std::string directory;
   ExperimentSpec spec;                  ///< its config.yaml (a stack's: the base of its layers)

@@ -17,6 +17,8 @@
 
 namespace carve {
 
+/// A run directory being written: created, overwritten or resumed as its Mode says; every file
+/// written atomically.
 class RunDirectory {
  public:
   enum class Mode {

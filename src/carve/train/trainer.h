@@ -39,6 +39,7 @@ class TrainingError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// How to run an experiment: where, on which device, resuming or overwriting, who observes.
 struct RunOptions {
   std::string out;             // run directory; "" = runs/<name>
   std::string device;          // "" = the spec's
@@ -48,6 +49,7 @@ struct RunOptions {
   Observers observers;            // told of every step, epoch and message (the CLI prints them)
 };
 
+/// What a run gave: its directory and its summary.json.
 struct RunResult {
   std::string directory;
   nlohmann::json summary;
