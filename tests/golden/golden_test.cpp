@@ -5,7 +5,7 @@
 // CPU with one thread, then collects from the whole run tree:
 //
 //   - every numeric cell of every CSV (metrics.csv, finetune.csv, sweep.csv, table.csv, ...),
-//     keyed by file, row and column name;
+//     keyed by file, row and column name (not the per-example splits.csv, test_predictions.csv);
 //   - every numeric leaf of every summary.json, keyed by file and JSON path;
 //   - the sum and sum of squares of each parameter of every TorchScript module (encoder.pt, classifier.pt; not the checkpoints).
 //
@@ -159,7 +159,11 @@ Values collect(const fs::path& root) {
     const auto rel = fs::relative(entry.path(), root).string();
     const auto ext = entry.path().extension().string();
     const auto name = entry.path().filename().string();
-    if (ext == ".csv") {
+    if (name == "splits.csv" || name == "test_predictions.csv") {
+      // One row per example: indices and classes, not numbers of the model. The split is fixed by
+      // the seed (tests/data), the predictions give summary.json's test_error, which is compared.
+      continue;
+    } else if (ext == ".csv") {
       collect_csv(entry.path(), rel, out);
     } else if (name == "summary.json") {
       std::ifstream in(entry.path());

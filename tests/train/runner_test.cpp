@@ -375,6 +375,24 @@ TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
     const auto predicted = classifier.run_method("predict", test.flat()).toTensor();
     const double error = (predicted != test.labels).to(torch::kFloat64).mean().item<double>();
     EXPECT_DOUBLE_EQ(error, r.summary["test_error"].get<double>()) << mode;
+    // test_predictions.csv holds the same predictions, each with its example's index in the
+    // source (splits.csv's test rows, in the same order).
+    const auto predictions = testing::parse_csv_strict(testing::slurp(dir.file(mode + "/test_predictions.csv")));
+    const auto splits = testing::parse_csv_strict(testing::slurp(dir.file(mode + "/splits.csv")));
+    std::vector<std::string> test_indices;
+    for (size_t row = 0; row < splits.rows.size(); ++row) {
+      if (splits.at(row, "split") == "test") test_indices.push_back(splits.at(row, "index"));
+    }
+    ASSERT_EQ(predictions.rows.size(), static_cast<size_t>(test.size()));
+    ASSERT_EQ(test_indices.size(), predictions.rows.size());
+    int64_t wrong = 0;
+    for (size_t row = 0; row < predictions.rows.size(); ++row) {
+      EXPECT_EQ(std::stoll(predictions.at(row, "prediction")), predicted[static_cast<int64_t>(row)].item<int64_t>());
+      EXPECT_EQ(std::stoll(predictions.at(row, "label")), test.labels[static_cast<int64_t>(row)].item<int64_t>());
+      EXPECT_EQ(predictions.at(row, "index"), test_indices[row]);
+      wrong += predictions.at(row, "label") != predictions.at(row, "prediction");
+    }
+    EXPECT_DOUBLE_EQ(static_cast<double>(wrong) / static_cast<double>(test.size()), r.summary["test_error"].get<double>());
   }
   EXPECT_THROW(parse_experiment("name: x\ndata: {dataset: mnist}\nfinetune: {epochs: 3}\n", "x.yaml"), ConfigError);
 }
@@ -404,6 +422,28 @@ TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
   EXPECT_NE(md.find("| 1.14 |"), std::string::npos) << md;
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite-run" / "RBM" / "seed-2" / "summary.json"));
   EXPECT_EQ(testing::count_lines(testing::slurp(dir.file("suite-run/table.csv"))), 4u);
+  // Significance (issue 16): each row's Wilson interval of its test error pooled over both seeds
+  // (the same test examples, so the pooled error is the mean), McNemar's p against the best row,
+  // and the best row and those whose interval overlaps its own marked.
+  const auto table = testing::parse_csv_strict(testing::slurp(dir.file("suite-run/table.csv")));
+  const double best_high = std::stod(table.at(0, "test_error_ci_high"));
+  for (size_t row = 0; row < table.rows.size(); ++row) {
+    const double mean = std::stod(table.at(row, "test_error_mean"));
+    const double low = std::stod(table.at(row, "test_error_ci_low")), high = std::stod(table.at(row, "test_error_ci_high"));
+    EXPECT_LE(low, mean);
+    EXPECT_GE(high, mean);
+    EXPECT_LT(high - low, 0.5);
+    EXPECT_EQ(table.at(row, "not_worse_than_best"), row == 0 || low <= best_high ? "1" : "0");
+    if (row == 0) {
+      EXPECT_EQ(table.at(row, "mcnemar_p"), "");
+    } else {
+      const double p = std::stod(table.at(row, "mcnemar_p"));
+      EXPECT_GT(p, 0);
+      EXPECT_LE(p, 1);
+    }
+  }
+  EXPECT_NE(md.find("| **"), std::string::npos) << md;  // the best row, in bold
+  EXPECT_NE(md.find("McNemar"), std::string::npos) << md;
 
   // A bad run is found before anything trains.
   dir.write("bad.yaml", yaml + "    - {name: X, set: {regularizers.contractive.wieght: 1}}\n");

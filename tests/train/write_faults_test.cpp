@@ -135,6 +135,8 @@ struct Fault {
 // One fault for each kind of file carve writes (EveryKindOfFileHasAFaultTest checks the list).
 const Fault kFaults[] = {
     {"config_yaml", false, "config.yaml"},
+    {"splits_csv", false, "splits.csv"},
+    {"test_predictions_csv", false, "test_predictions.csv"},
     {"log_txt", false, "log.txt"},
     {"metrics_csv", false, "metrics.csv@2"},
     {"first_checkpoint", false, "checkpoint.pt"},

@@ -101,21 +101,41 @@ Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
   const size_t train_end = static_cast<size_t>(pool - carved);
   const size_t test_end = has_test ? train_end : train_end + static_cast<size_t>(o.test);
   Splits s;
-  s.train = source.train.select(to_index(order, 0, train_end));
+  s.train_index = to_index(order, 0, train_end);
+  s.train = source.train.select(s.train_index);
   if (o.train > 0) {
     if (o.train > s.train.size()) {
       throw UsageError(fmt::format("{}: train ({}) is more than the {} examples available",
                                    source.name, o.train, s.train.size()));
     }
     s.train = s.train.first(o.train);
+    s.train_index = s.train_index.slice(0, 0, o.train);
   }
-  s.valid = source.train.select(to_index(order, test_end, static_cast<size_t>(pool)));
+  s.valid_index = to_index(order, test_end, static_cast<size_t>(pool));
+  s.valid = source.train.select(s.valid_index);
+  s.test_from_source_test = has_test;
   if (has_test) {
     s.test = o.test > 0 ? source.test.first(o.test) : source.test;
+    s.test_index = torch::arange(s.test.size(), torch::kInt64);
   } else {
-    s.test = source.train.select(to_index(order, train_end, test_end));
+    s.test_index = to_index(order, train_end, test_end);
+    s.test = source.train.select(s.test_index);
   }
   return s;
+}
+
+std::string splits_csv(const Splits& s) {
+  if (!s.train_index.defined() || !s.valid_index.defined() || !s.test_index.defined()) return "";
+  std::string csv = "split,part,index\n";
+  const auto rows = [&](const char* split, const char* part, const torch::Tensor& index) {
+    const auto values = index.contiguous();
+    const auto* v = values.data_ptr<int64_t>();
+    for (int64_t i = 0; i < values.numel(); ++i) csv += fmt::format("{},{},{}\n", split, part, v[i]);
+  };
+  rows("train", "train", s.train_index);
+  rows("valid", "train", s.valid_index);
+  rows("test", s.test_from_source_test ? "test" : "train", s.test_index);
+  return csv;
 }
 
 }  // namespace carve

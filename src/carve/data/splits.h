@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "carve/data/dataset.h"
 
 namespace carve {
 
+/// Sizes of the splits (the keys data.train, data.valid, data.test).
 struct SplitOptions {
   int64_t train = 0;  // 0: all that remains
   int64_t valid = 0;
@@ -33,13 +35,25 @@ struct SplitOptions {
   bool stratify = false;
 };
 
+/// A run's training, validation and test splits.
 struct Splits {
   Dataset train, valid, test;
   /// Set by standardize(): the per-input mean and standard deviation of the training split.
   torch::Tensor mean, std;
+  /// Where each example came from (int64 [N], set by make_splits): its index in the source's
+  /// training part (the pool), or for test_index, in the source's test part when
+  /// test_from_source_test. Undefined for splits made some other way.
+  torch::Tensor train_index, valid_index, test_index;
+  bool test_from_source_test = false;
 };
 
+/// Draws the splits from a source as `options` say.
 Splits make_splits(const DatasetSource& source, const SplitOptions& options);
+
+/// splits.csv of a run directory: `split,part,index`, one row per example in split order (train,
+/// valid, test), `part` the source's part it indexes (`train` or `test`), so that anyone can take
+/// exactly the examples carve used. "" when the indices are undefined.
+std::string splits_csv(const Splits& splits);
 
 /// Shifts and scales every input of every split to zero mean and unit variance with the
 /// statistics of the training split (inputs that never vary keep a scale of 1), and records them

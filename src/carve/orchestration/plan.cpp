@@ -380,9 +380,12 @@ class Executor {
     const auto suite = load_suite(plan_.file);
     std::vector<SuiteRow> rows;
     for (const auto& run : suite.runs) {
-      SuiteRow row{&run, {}, {}};
+      SuiteRow row{&run, {}, {}, {}};
       for (const auto& id : t.depends_on) {
-        if (id.rfind(run.name + "/seed-", 0) == 0) row.summaries.push_back(result_of(id));
+        if (id.rfind(run.name + "/seed-", 0) == 0) {
+          row.summaries.push_back(result_of(id));
+          row.directories.push_back((base_ / plan_.task(id).directory).string());
+        }
       }
       for (const auto& task : plan_.tasks) {
         if (task.kind == TaskKind::select && task.id == run.name + "/select") row.chosen = chosen_point(base_ / task.directory);

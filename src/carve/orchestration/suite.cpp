@@ -9,7 +9,9 @@
 #include <fstream>
 #include <fmt/ranges.h>
 
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "carve/csv.h"
 #include "carve/config/yaml_reader.h"
@@ -17,6 +19,7 @@
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/sweep.h"
 #include "carve/error.h"
+#include "carve/metrics/significance.h"
 
 namespace carve {
 
@@ -99,6 +102,52 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
   return plan;
 }
 
+namespace {
+
+// A run's test_predictions.csv as (example index -> correct), or empty when it has none.
+std::map<int64_t, bool> read_predictions(const fs::path& file) {
+  std::map<int64_t, bool> correct;
+  std::ifstream in(file);
+  if (!in) return correct;
+  std::string line;
+  std::getline(in, line);  // header
+  int number = 1;
+  while (std::getline(in, line)) {
+    ++number;
+    int64_t index = 0, label = 0, prediction = 0;
+    char c1 = 0, c2 = 0;
+    std::istringstream fields(line);
+    if (!(fields >> index >> c1 >> label >> c2 >> prediction) || c1 != ',' || c2 != ',') {
+      throw DataError(fmt::format("{}:{}: expected index,label,prediction, got '{}'", file.string(), number, line));
+    }
+    correct[index] = label == prediction;
+  }
+  return correct;
+}
+
+// A row's test predictions pooled over its seeds: (seed position, example index) -> correct.
+struct Pooled {
+  std::map<std::pair<size_t, int64_t>, bool> correct;
+  int64_t errors = 0;
+  bool complete = false;  // every seed's run left its predictions
+};
+
+Pooled pooled_predictions(const std::vector<std::string>& directories) {
+  Pooled p;
+  p.complete = !directories.empty();
+  for (size_t s = 0; s < directories.size(); ++s) {
+    const auto seed = read_predictions(fs::path(directories[s]) / "test_predictions.csv");
+    if (seed.empty()) p.complete = false;
+    for (const auto& [index, ok] : seed) {
+      p.correct[{s, index}] = ok;
+      p.errors += ok ? 0 : 1;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
 nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
                                  const std::vector<SuiteRow>& suite_rows, const Observers& observers) {
   const fs::path base(dir);
@@ -106,6 +155,10 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
     const SuiteRun* run;
     Stat test, valid, jac, sat, ll;
     std::string chosen;
+    Pooled pooled;
+    Interval ci{std::nan(""), std::nan("")};
+    double mcnemar = std::nan("");
+    bool bold = false;
   };
   std::vector<Row> rows;
   bool swept = false;
@@ -119,36 +172,75 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
       ll.push_back(get(summary, "log_likelihood"));
     }
     swept = swept || !r.run->sweep.empty();
-    rows.push_back({r.run, stat(test), stat(valid), stat(jac), stat(sat), stat(ll), fmt::format("{}", fmt::join(r.chosen, ", "))});
+    Row row{r.run, stat(test), stat(valid), stat(jac), stat(sat), stat(ll), fmt::format("{}", fmt::join(r.chosen, ", "))};
+    row.pooled = pooled_predictions(r.directories);
+    if (row.pooled.complete) {
+      row.ci = wilson_interval(row.pooled.errors, static_cast<int64_t>(row.pooled.correct.size()));
+    }
+    rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     const double x = std::isfinite(a.test.mean) ? a.test.mean : 1e300, y = std::isfinite(b.test.mean) ? b.test.mean : 1e300;
     return x < y;
   });
+  // Significance against the best row (rank 1): intervals that overlap its own are not
+  // distinguishable from it (bold, as in the paper); McNemar pairs the same examples of the same seeds.
+  const bool significance = !rows.empty() && rows.front().pooled.complete;
+  for (auto& row : rows) {
+    if (!significance || !row.pooled.complete) continue;
+    const auto& best = rows.front();
+    row.bold = &row == &best || row.ci.low <= best.ci.high;
+    if (&row == &best) continue;
+    int64_t only_row = 0, only_best = 0, paired = 0;
+    for (const auto& [key, ok] : row.pooled.correct) {
+      const auto other = best.pooled.correct.find(key);
+      if (other == best.pooled.correct.end()) continue;
+      ++paired;
+      only_row += !ok && other->second;
+      only_best += ok && !other->second;
+    }
+    if (paired > 0) row.mcnemar = mcnemar_p(only_row, only_best);
+  }
   std::string md = fmt::format(
       "# {}\n\n{} seed{} per run ({}); mean ± standard deviation over seeds. Errors and SAT in % (table.csv: "
       "fractions), errors at the fine-tuning epoch of lowest validation error; ‖J‖_F and SAT of the pretrained encoder on "
-      "the test split.\n\n"
-      "| rank | model | test error | valid error | mean ‖J_f(x)‖_F | SAT % | paper test error |{}\n"
-      "|---:|---|---:|---:|---:|---:|---:|{}\n",
+      "the test split.{}\n\n"
+      "| rank | model | test error | 95% interval | McNemar p vs best | valid error | mean ‖J_f(x)‖_F | SAT % | paper test error |{}\n"
+      "|---:|---|---:|---:|---:|---:|---:|---:|---:|{}\n",
       name, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "),
+      significance ? " The interval is Wilson's 95% interval of the test error pooled over the seeds' predictions; "
+                     "McNemar's exact test pairs the same test examples of the same seeds with the best row's. In bold: "
+                     "the best row and every row whose interval overlaps the best's (not significantly worse)."
+                   : "",
       swept ? " chosen on valid |" : "", swept ? "---|" : "");
-  std::string csv = "rank,model,test_error_mean,test_error_sd,valid_error_mean,valid_error_sd,jacobian_fro_mean,"
+  std::string csv = "rank,model,test_error_mean,test_error_sd,test_error_ci_low,test_error_ci_high,mcnemar_p,"
+                    "not_worse_than_best,valid_error_mean,valid_error_sd,jacobian_fro_mean,"
                     "jacobian_fro_sd,saturation_mean,saturation_sd,log_likelihood_mean,paper_test_error,seeds,chosen\n";
   nlohmann::json table = nlohmann::json::array();
   const auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
   for (size_t r = 0; r < rows.size(); ++r) {
     const auto& row = rows[r];
     const double paper = row.run->paper_test_error;
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |{}\n", r + 1, row.run->name, show(row.test, 100, 2),
-                      show(row.valid, 100, 2), show_significant(row.jac), show(row.sat, 100, 2),
+    const auto bold = [&](const std::string& text) { return row.bold ? "**" + text + "**" : text; };
+    const std::string interval =
+        std::isfinite(row.ci.low) ? fmt::format("{:.2f}–{:.2f}", row.ci.low * 100, row.ci.high * 100) : "–";
+    const std::string p_value = &row == &rows.front() || !std::isfinite(row.mcnemar) ? "–"
+                                : row.mcnemar < 1e-4                                 ? "< 0.0001"
+                                                                                     : fmt::format("{:.4g}", row.mcnemar);
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", r + 1, bold(row.run->name),
+                      bold(show(row.test, 100, 2)), interval, p_value, show(row.valid, 100, 2),
+                      show_significant(row.jac), show(row.sat, 100, 2),
                       paper >= 0 ? fmt::format("{:.2f}", paper * 100) : "–",
                       swept ? fmt::format(" {} |", row.chosen.empty() ? "–" : row.chosen) : "");
-    csv += csv_row({std::to_string(r + 1), row.run->name, num(row.test.mean), num(row.test.sd), num(row.valid.mean),
+    csv += csv_row({std::to_string(r + 1), row.run->name, num(row.test.mean), num(row.test.sd), num(row.ci.low),
+                    num(row.ci.high), num(row.mcnemar), significance && row.pooled.complete ? (row.bold ? "1" : "0") : "",
+                    num(row.valid.mean),
                     num(row.valid.sd), num(row.jac.mean), num(row.jac.sd), num(row.sat.mean), num(row.sat.sd),
                     num(row.ll.mean), paper >= 0 ? num(paper) : "", std::to_string(seeds.size()), row.chosen});
     table.push_back({{"rank", r + 1}, {"model", row.run->name}, {"test_error", row.test.mean}, {"test_error_sd", num(row.test.sd)},
-                     {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen}});
+                     {"jacobian_fro_mean", row.jac.mean}, {"saturation", row.sat.mean}, {"chosen", row.chosen},
+                     {"test_error_ci", {num(row.ci.low), num(row.ci.high)}}, {"mcnemar_p", num(row.mcnemar)},
+                     {"not_worse_than_best", row.bold}});
   }
   // table.md last: it is what marks the task finished (plan.h, task_finished).
   data::write_text_file((base / "table.csv").string(), csv);

@@ -47,11 +47,16 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
 // One row of a suite's table: the run, the summaries of its seeds, the sweep point it chose.
 struct SuiteRow {
   const SuiteRun* run;
-  std::vector<nlohmann::json> summaries;
+  std::vector<nlohmann::json> summaries;  ///< one per seed
   std::vector<std::string> chosen;
+  std::vector<std::string> directories;  ///< the seeds' run directories, in the same order
 };
 // Writes dir/table.md and dir/table.csv, the rows sorted by mean test error, prints the
-// Markdown to `observers` and returns the table.
+// Markdown to `observers` and returns the table. Where the seeds' runs fine-tuned, each row also
+// gets the 95% (Wilson) interval of its test error pooled over the seeds' test predictions
+// (test_predictions.csv), McNemar's exact p-value against the best row on the same examples
+// (paired by seed and example), and the best row and every row whose interval overlaps the
+// best's are marked in bold, as the paper's tables mark them.
 nlohmann::json write_suite_table(const std::string& dir, const std::string& name, const std::vector<uint64_t>& seeds,
                                  const std::vector<SuiteRow>& rows, const Observers& observers = {});
 

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <filesystem>
@@ -87,7 +91,14 @@ void plot(const json& figures, const fs::path& work, const AnalysisOptions& o) {
     std::error_code ignored;
     fs::remove(spec, ignored);
     fs::remove(work / "plot.log", ignored);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw WriteError(last);  // the plotter's "FILE: write failed: ..."
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && !last.empty()) throw WriteError(last);  // "FILE: write failed: ..."
+    // Nothing in the log: on a full disk the plotter cannot even write its message there (Python
+    // then exits 120, its stderr unflushable). Say what the disk says.
+    struct statvfs disk {};
+    if (last.empty() && ::statvfs(work.c_str(), &disk) == 0 &&
+        static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < (uint64_t(64) << 10)) {
+      throw WriteError(fmt::format("{}: write failed: {} (the plots did not fit)", work.string(), std::strerror(ENOSPC)));
+    }
     throw std::runtime_error(fmt::format("plotting failed ({}): {}", command, last));
   }
   fs::remove(spec);

@@ -90,12 +90,14 @@ class Finetuner {
   void save() const;
   bool load();
   [[noreturn]] void stop(int signal, const std::string& where) const;
+  void write_test_predictions(const Mlp& best) const;
 
   const FinetuneSpec& spec_;
   const torch::Device device_;
   const RunDirectory& dir_;
   const Observers& observers_;
   Labeled train_, valid_, test_;
+  torch::Tensor test_index_;  // the test examples' indices in their source (splits.h), or undefined
   Mlp mlp_;
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
@@ -112,6 +114,7 @@ Finetuner::Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSp
   train_ = on_device(splits.train, inputs, device);
   valid_ = on_device(splits.valid, inputs, device);
   test_ = on_device(splits.test, inputs, device);
+  test_index_ = splits.test_index;
   int64_t classes = train_.y.max().item<int64_t>() + 1;
   for (const auto* y : {&valid_.y, &test_.y})
     if (y->numel() > 0) classes = std::max(classes, y->max().item<int64_t>() + 1);
@@ -252,6 +255,26 @@ void Finetuner::train_epoch() {
   save();
 }
 
+// test_predictions.csv: the best classifier's class for every test example, with the example's
+// index in its source, so that runs can be compared example by example (McNemar's test in suite
+// tables, orchestration/suite.cpp). Its errors are the test_error of summary.json.
+void Finetuner::write_test_predictions(const Mlp& best) const {
+  std::string csv = "index,label,prediction\n";
+  if (test_.x.size(0) > 0) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < test_.x.size(0); i += 1000) parts.push_back(best.logits(test_.x.slice(0, i, i + 1000)).argmax(1));
+    const auto predicted = torch::cat(parts).cpu().contiguous();
+    const auto labels = test_.y.cpu().contiguous();
+    const auto index = test_index_.defined() && test_index_.numel() == labels.numel()
+                           ? test_index_.contiguous()
+                           : torch::arange(labels.numel(), torch::kInt64);
+    const auto *p = predicted.data_ptr<int64_t>(), *y = labels.data_ptr<int64_t>(), *k = index.data_ptr<int64_t>();
+    for (int64_t i = 0; i < labels.numel(); ++i) csv += fmt::format("{},{},{}\n", k[i], y[i], p[i]);
+  }
+  dir_.write("test_predictions.csv", csv);
+}
+
 FinetuneResult Finetuner::run() {
   if (load()) {
     notify(observers_, state_.epoch >= spec_.epochs || state_.stopped_early
@@ -275,6 +298,7 @@ FinetuneResult Finetuner::run() {
     best.out_b = b[i++];
   }
   save_classifier(best.hidden, best.out_w, best.out_b, dir_.file("classifier.pt"));
+  write_test_predictions(best);
   return state_.result;
 }
 

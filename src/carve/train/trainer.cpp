@@ -175,6 +175,8 @@ void Trainer::build() {
   dir_ = RunDirectory::open_run(path, RunDirectory::mode(options_.resume, options_.force), "checkpoint.pt");
   if (dir_->resuming()) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
   dir_->write("config.yaml", to_yaml(spec_));
+  // Which examples the run used (docs/CONFIG.md, the run directory).
+  if (const auto csv = splits_csv(data_.splits); !csv.empty()) dir_->write("splits.csv", csv);
   record_standardization();
   if (options_.resume && !dir_->resuming()) {
     notify(options_.observers, fmt::format("{}: stopped before its first checkpoint: starting it afresh", path));
