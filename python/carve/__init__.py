@@ -17,8 +17,10 @@ from ._library import load_library
 from .penalties import affine_layers, contractive_penalty, higher_order_penalty
 from .runs import Run, load_run, load_runs
 
+import torch as _torch
+
 load_library()
-ops = __import__("torch").ops.carve
+ops = _torch.ops.carve
 
 __all__ = ["affine_layers", "contractive_penalty", "higher_order_penalty", "load_library",
            "load_run", "load_runs", "ops", "Run"]

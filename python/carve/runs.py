@@ -13,7 +13,6 @@ import math
 import os
 
 import torch
-import yaml
 
 
 def _number(text):
@@ -69,6 +68,8 @@ class Run:
         return os.path.isfile(self._file(name))
 
     def _yaml(self, name):
+        import yaml  # only here: the operators need no YAML (Debian: python3-yaml)
+
         with open(self._file(name)) as f:
             return yaml.safe_load(f)
 
