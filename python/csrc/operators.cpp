@@ -7,11 +7,17 @@
 
 #include "carve/export/operators.h"
 
+// The schemas are the reference of docs/OPERATORS.md.
 TORCH_LIBRARY(carve, m) {
-  const auto& schemas = carve::ops::operator_schemas();
-  m.def(schemas.at(0).c_str(), &carve::ops::contractive_analytic);
-  m.def(schemas.at(1).c_str(), &carve::ops::contractive_exact);
-  m.def(schemas.at(2).c_str(), &carve::ops::contractive_stochastic);
-  m.def(schemas.at(3).c_str(), &carve::ops::higher_order_analytic);
-  m.def(schemas.at(4).c_str(), &carve::ops::higher_order_exact);
+  m.def("contractive_analytic(Tensor x, Tensor[] weights, Tensor[] biases, str[] activations) -> Tensor",
+        &carve::ops::contractive_analytic);
+  m.def("contractive_exact(Tensor x, Tensor h, str mode=\"auto\") -> Tensor", &carve::ops::contractive_exact);
+  m.def("contractive_stochastic(Tensor x, Tensor h, int projections=1, str projection=\"gaussian\") "
+        "-> (Tensor value, Tensor standard_error)",
+        &carve::ops::contractive_stochastic);
+  m.def("higher_order_analytic(Tensor x, Tensor x_tilde, Tensor[] weights, Tensor[] biases, str[] activations) "
+        "-> Tensor",
+        &carve::ops::higher_order_analytic);
+  m.def("higher_order_exact(Tensor x, Tensor h, Tensor x_tilde, Tensor h_tilde, str mode=\"auto\") -> Tensor",
+        &carve::ops::higher_order_exact);
 }

@@ -7,25 +7,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "carve/error.h"
+#include "carve/process.h"
 
 namespace carve {
 namespace {
-
-// A value of /proc/meminfo in bytes ("MemAvailable:   123456 kB"), or -1.
-int64_t meminfo(const std::string& field) {
-  std::ifstream in("/proc/meminfo");
-  std::string name;
-  int64_t kib = 0;
-  std::string unit;
-  while (in >> name >> kib) {
-    std::getline(in, unit);
-    if (name == field + ":") return kib * 1024;
-  }
-  return -1;
-}
 
 int64_t read_number(const std::string& path) {
   std::ifstream in(path);
@@ -79,16 +66,8 @@ int64_t cgroup_headroom() {
 int64_t address_space_headroom() {
   rlimit limit{};
   if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
-  std::ifstream in("/proc/self/status");
-  std::string name;
-  int64_t used = 0;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    if (fields >> name && name == "VmSize:" && fields >> used) break;
-    used = 0;
-  }
-  return std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - used * 1024, 0);
+  const int64_t used = std::max<int64_t>(proc_kib("/proc/self/status", "VmSize"), 0) * 1024;
+  return std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - used, 0);
 }
 
 // cudaMemGetInfo of the CUDA runtime LibTorch loaded, looked up at run time: -1 without one.
@@ -118,7 +97,8 @@ AvailableMemory available_memory(const torch::Device& device) {
   }
   if (device.is_cuda()) return {cuda_free_memory(device), "cudaMemGetInfo"};
   if (!device.is_cpu()) return {};
-  AvailableMemory best{meminfo("MemAvailable"), "MemAvailable"};
+  const int64_t mem_available = proc_kib("/proc/meminfo", "MemAvailable");
+  AvailableMemory best{mem_available < 0 ? -1 : mem_available * 1024, "MemAvailable"};
   const auto consider = [&](int64_t bytes, const char* source) {
     if (bytes >= 0 && (best.bytes < 0 || bytes < best.bytes)) best = {bytes, source};
   };

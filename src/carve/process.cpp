@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 
 namespace carve {
 
@@ -17,6 +18,21 @@ ShellResult run_shell(const std::string& command) {
   while (const size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) r.out.append(buffer.data(), n);
   r.status = pclose(pipe);
   return r;
+}
+
+int64_t proc_kib(const std::string& file, const std::string& field) {
+  std::ifstream in(file);
+  std::string line;
+  const std::string key = field + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    try {
+      return std::stoll(line.substr(key.size()));
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+  return -1;
 }
 
 }  // namespace carve

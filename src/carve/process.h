@@ -5,6 +5,7 @@
 ///   if (r.exit_code() != 0) std::cerr << r.out;
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace carve {
@@ -19,5 +20,10 @@ struct ShellResult {
 
 /// Runs `command` with /bin/sh and waits for it.
 ShellResult run_shell(const std::string& command);
+
+/// A `Field:  N kB` line of a /proc file (/proc/meminfo, /proc/self/status) as N, or -1 when the
+/// file or the field is missing: carve::available_memory's MemAvailable and VmSize, the
+/// benchmarks' peak memory (VmHWM).
+int64_t proc_kib(const std::string& file, const std::string& field);
 
 }  // namespace carve

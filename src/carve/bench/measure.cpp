@@ -15,12 +15,8 @@ double peak_mib(bool reset) {
     clear << "5";
     if (!clear.flush()) return -1;
   }
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
+  const int64_t kib = proc_kib("/proc/self/status", "VmHWM");
+  return kib < 0 ? -1 : static_cast<double>(kib) / 1024.0;
 }
 
 nlohmann::json run_peer(const std::string& command) {

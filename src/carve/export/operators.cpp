@@ -6,6 +6,7 @@
 #include "carve/nn/affine_chain.h"
 #include "carve/penalty/contractive.h"
 #include "carve/penalty/higher_order.h"
+#include "carve/penalty/jacobian.h"
 
 namespace carve::ops {
 namespace {
@@ -44,15 +45,6 @@ AffineChain chain_of(const torch::Tensor& x, const std::vector<torch::Tensor>& w
   return AffineChain(std::move(layers));
 }
 
-void check_graph_pair(const torch::Tensor& x, const torch::Tensor& h, const char* what) {
-  TORCH_CHECK_VALUE(x.requires_grad(), what,
-                    ": x must require grad and h be computed from it "
-                    "(x = x.detach().requires_grad_(); h = encoder(x))");
-  TORCH_CHECK_VALUE(h.requires_grad(), what,
-                    ": h does not depend on x through autograd (was it computed under "
-                    "torch.no_grad(), or detached?)");
-}
-
 }  // namespace
 
 torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
@@ -64,7 +56,6 @@ torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<tor
 
 torch::Tensor contractive_exact(const torch::Tensor& x, const torch::Tensor& h,
                                 const std::string& mode) {
-  check_graph_pair(x, h, "contractive_exact");
   return contractive_exact_on_graph(x, h, parse_argument(parse_jacobian_mode, mode));
 }
 
@@ -72,11 +63,8 @@ std::tuple<torch::Tensor, torch::Tensor> contractive_stochastic(const torch::Ten
                                                                 const torch::Tensor& h,
                                                                 int64_t projections,
                                                                 const std::string& projection) {
-  check_graph_pair(x, h, "contractive_stochastic");
+  check_graph_pair(x, h);
   TORCH_CHECK_VALUE(projections >= 1, "projections must be at least 1, got ", projections);
-  TORCH_CHECK_VALUE(x.dim() >= 1 && h.dim() >= 1 && x.size(0) == h.size(0),
-                    "x and h must be batches of the same size, got x ", x.sizes(), " and h ",
-                    h.sizes());
   EncoderPass pass{x, {h}};
   const auto result = carve::contractive_stochastic(
       pass, projections, parse_argument(parse_projection, projection));
@@ -100,23 +88,7 @@ torch::Tensor higher_order_analytic(const torch::Tensor& x, const torch::Tensor&
 torch::Tensor higher_order_exact(const torch::Tensor& x, const torch::Tensor& h,
                                  const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
                                  const std::string& mode) {
-  check_graph_pair(x, h, "higher_order_exact");
-  check_graph_pair(x_tilde, h_tilde, "higher_order_exact (x_tilde, h_tilde)");
   return higher_order_exact_on_graph(x, h, x_tilde, h_tilde, parse_argument(parse_jacobian_mode, mode));
-}
-
-const std::vector<std::string>& operator_schemas() {
-  static const std::vector<std::string> schemas{
-      "contractive_analytic(Tensor x, Tensor[] weights, Tensor[] biases, str[] activations) -> Tensor",
-      "contractive_exact(Tensor x, Tensor h, str mode=\"auto\") -> Tensor",
-      "contractive_stochastic(Tensor x, Tensor h, int projections=1, str projection=\"gaussian\") "
-      "-> (Tensor value, Tensor standard_error)",
-      "higher_order_analytic(Tensor x, Tensor x_tilde, Tensor[] weights, Tensor[] biases, "
-      "str[] activations) -> Tensor",
-      "higher_order_exact(Tensor x, Tensor h, Tensor x_tilde, Tensor h_tilde, str mode=\"auto\") "
-      "-> Tensor",
-  };
-  return schemas;
 }
 
 }  // namespace carve::ops

@@ -53,7 +53,4 @@ torch::Tensor higher_order_exact(const torch::Tensor& x, const torch::Tensor& h,
                                  const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
                                  const std::string& mode);
 
-// The operators' schemas, in the order registered (the reference docs/OPERATORS.md lists).
-const std::vector<std::string>& operator_schemas();
-
 }  // namespace carve::ops

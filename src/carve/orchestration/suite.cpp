@@ -128,7 +128,6 @@ std::map<int64_t, bool> read_predictions(const fs::path& file) {
 // A row's test predictions pooled over its seeds: (seed position, example index) -> correct.
 struct Pooled {
   std::map<std::pair<size_t, int64_t>, bool> correct;
-  int64_t errors = 0;
   bool complete = false;  // every seed's run left its predictions
 };
 
@@ -138,10 +137,7 @@ Pooled pooled_predictions(const std::vector<std::string>& directories) {
   for (size_t s = 0; s < directories.size(); ++s) {
     const auto seed = read_predictions(fs::path(directories[s]) / "test_predictions.csv");
     if (seed.empty()) p.complete = false;
-    for (const auto& [index, ok] : seed) {
-      p.correct[{s, index}] = ok;
-      p.errors += ok ? 0 : 1;
-    }
+    for (const auto& [index, ok] : seed) p.correct[{s, index}] = ok;
   }
   return p;
 }
@@ -175,7 +171,9 @@ nlohmann::json write_suite_table(const std::string& dir, const std::string& name
     Row row{r.run, stat(test), stat(valid), stat(jac), stat(sat), stat(ll), fmt::format("{}", fmt::join(r.chosen, ", "))};
     row.pooled = pooled_predictions(r.directories);
     if (row.pooled.complete) {
-      row.ci = wilson_interval(row.pooled.errors, static_cast<int64_t>(row.pooled.correct.size()));
+      const auto errors = std::count_if(row.pooled.correct.begin(), row.pooled.correct.end(),
+                                        [](const auto& example) { return !example.second; });
+      row.ci = wilson_interval(errors, static_cast<int64_t>(row.pooled.correct.size()));
     }
     rows.push_back(std::move(row));
   }

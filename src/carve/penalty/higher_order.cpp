@@ -77,7 +77,9 @@ torch::Tensor higher_order_penalty_at(Encoder& encoder, const torch::Tensor& x,
 torch::Tensor higher_order_exact_on_graph(const torch::Tensor& x, const torch::Tensor& h,
                                           const torch::Tensor& x_tilde, const torch::Tensor& h_tilde,
                                           JacobianMode mode) {
-  TORCH_CHECK_VALUE(x.dim() >= 1 && x_tilde.dim() == x.dim() && x.size(0) > 0 &&
+  check_graph_pair(x, h);
+  check_graph_pair(x_tilde, h_tilde);
+  TORCH_CHECK_VALUE(x_tilde.dim() == x.dim() && x.size(0) > 0 &&
                         x_tilde.size(0) % x.size(0) == 0 &&
                         x_tilde.sizes().slice(1) == x.sizes().slice(1),
                     "x_tilde must stack corrupted copies of the batch x ", x.sizes(),

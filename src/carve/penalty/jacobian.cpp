@@ -153,10 +153,6 @@ torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int
   return mode == JacobianMode::reverse ? stacked.permute({1, 0, 2}) : stacked.permute({1, 2, 0});
 }
 
-}  // namespace carve
-
-namespace carve {
-
 JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, int64_t inputs,
                                          int64_t outputs) {
   if (mode != JacobianMode::automatic) return mode;
@@ -164,18 +160,22 @@ JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, i
   return inputs + 1 < outputs ? JacobianMode::forward : JacobianMode::reverse;
 }
 
-void for_each_graph_jacobian_slice(const torch::Tensor& x, const torch::Tensor& h, JacobianMode mode,
-                                   bool create_graph,
-                                   const std::function<void(int64_t, const torch::Tensor&)>& visit) {
+void check_graph_pair(const torch::Tensor& x, const torch::Tensor& h) {
   TORCH_CHECK_VALUE(x.defined() && x.requires_grad(),
-                    "the Jacobian of a graph needs the input x to require grad (x.requires_grad_()) "
-                    "and h to be computed from it");
+                    "x must require grad and h be computed from it "
+                    "(x = x.detach().requires_grad_(); h = encoder(x))");
   TORCH_CHECK_VALUE(h.defined() && h.requires_grad(),
-                    "h does not depend on x through autograd: compute h = f(x) after "
-                    "x.requires_grad_(), with grad mode enabled");
+                    "h does not depend on x through autograd (was it computed under "
+                    "torch.no_grad(), or detached?)");
   TORCH_CHECK_VALUE(x.dim() >= 1 && h.dim() >= 1 && x.size(0) == h.size(0),
                     "x and h must be batches of the same size, got x ", x.sizes(), " and h ",
                     h.sizes());
+}
+
+void for_each_graph_jacobian_slice(const torch::Tensor& x, const torch::Tensor& h, JacobianMode mode,
+                                   bool create_graph,
+                                   const std::function<void(int64_t, const torch::Tensor&)>& visit) {
+  check_graph_pair(x, h);
   const int64_t batch = x.size(0);
   const int64_t inputs = batch == 0 ? 0 : x.numel() / batch;
   const int64_t outputs = batch == 0 ? 0 : h.numel() / batch;

@@ -86,10 +86,6 @@ void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int
 torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
                              const ExactJacobianOptions& options = {});
 
-}  // namespace carve
-
-namespace carve {
-
 // J of a graph the caller has already formed: h = f(x) with x requiring grad, for any encoder
 // (a Python nn.Module, a TorchScript module) of which only these two tensors are known. x is
 // [B, ...] and h [B, ...]; examples are independent (no batch statistics), so J has one block
@@ -104,6 +100,11 @@ namespace carve {
 void for_each_graph_jacobian_slice(const torch::Tensor& x, const torch::Tensor& h, JacobianMode mode,
                                    bool create_graph,
                                    const std::function<void(int64_t, const torch::Tensor&)>& visit);
+
+// Checks that x and h are such a pair (x requires grad, h was computed from it under grad mode,
+// both batches of the same size); a ValueError in Python otherwise. for_each_graph_jacobian_slice
+// makes it; so must anything else that runs autograd from h back to x.
+void check_graph_pair(const torch::Tensor& x, const torch::Tensor& h);
 
 // `automatic` for a graph of unknown ops: reverse when the slices are to be differentiated (no
 // third derivative of an unverified op is taken), otherwise the mode with fewer VJPs.

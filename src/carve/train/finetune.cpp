@@ -39,14 +39,18 @@ struct Mlp {
   }
 };
 
+// The classes the network gives the rows of x, 1,000 rows at a time (what error rates and
+// test_predictions.csv both count).
+torch::Tensor predict(const Mlp& mlp, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < x.size(0); i += 1000) parts.push_back(mlp.logits(x.slice(0, i, i + 1000)).argmax(1));
+  return torch::cat(parts);
+}
+
 double error_rate(const Mlp& mlp, const torch::Tensor& x, const torch::Tensor& y) {
   if (x.size(0) == 0) return std::nan("");
-  torch::NoGradGuard no_grad;
-  int64_t wrong = 0;
-  for (int64_t i = 0; i < x.size(0); i += 1000) {
-    const auto pred = mlp.logits(x.slice(0, i, i + 1000)).argmax(1);
-    wrong += (pred != y.slice(0, i, i + 1000)).sum().item<int64_t>();
-  }
+  const int64_t wrong = (predict(mlp, x) != y).sum().item<int64_t>();
   return static_cast<double>(wrong) / static_cast<double>(x.size(0));
 }
 
@@ -261,10 +265,7 @@ void Finetuner::train_epoch() {
 void Finetuner::write_test_predictions(const Mlp& best) const {
   std::string csv = "index,label,prediction\n";
   if (test_.x.size(0) > 0) {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < test_.x.size(0); i += 1000) parts.push_back(best.logits(test_.x.slice(0, i, i + 1000)).argmax(1));
-    const auto predicted = torch::cat(parts).cpu().contiguous();
+    const auto predicted = predict(best, test_.x).cpu().contiguous();
     const auto labels = test_.y.cpu().contiguous();
     const auto index = test_index_.defined() && test_index_.numel() == labels.numel()
                            ? test_index_.contiguous()
