@@ -46,4 +46,9 @@ std::string resource_path(const std::string& relative) {
                                relative, searched.empty() ? "no place" : searched));
 }
 
+std::string python_interpreter() {
+  const char* env = std::getenv("CARVE_PYTHON");
+  return env && *env ? env : "/usr/bin/python3";
+}
+
 }  // namespace carve

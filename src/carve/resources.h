@@ -25,4 +25,9 @@ std::string resource_directory();
 /// `relative` inside resource_directory(); UsageError naming the places searched when absent.
 std::string resource_path(const std::string& relative);
 
+/// The Python that carve runs for its plots and the benchmarks' peers: $CARVE_PYTHON when set
+/// (a virtual environment's python3 with matplotlib and torch, as on a GPU machine), else
+/// Debian's /usr/bin/python3 (the first python3 on PATH may be another).
+std::string python_interpreter();
+
 }  // namespace carve

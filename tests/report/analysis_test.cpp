@@ -14,6 +14,7 @@
 #include "carve/data/amat.h"
 #include "carve/orchestration/sweep.h"
 #include "carve/report/images.h"
+#include "carve/resources.h"
 #include "carve/train/trainer.h"
 #include "support/csv.h"
 #include "support/run_command.h"
@@ -27,8 +28,9 @@ namespace fs = std::filesystem;
 class Analysis : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::system("/usr/bin/python3 -c 'import matplotlib' > /dev/null 2>&1") != 0) {
-      GTEST_SKIP() << "python3-matplotlib is not installed (tools/setup.sh installs it): plots are not checked";
+    if (std::system(("'" + python_interpreter() + "' -c 'import matplotlib' > /dev/null 2>&1").c_str()) != 0) {
+      GTEST_SKIP() << python_interpreter() << " has no matplotlib (tools/setup.sh installs python3-matplotlib; "
+                   << "CARVE_PYTHON names another python): plots are not checked";
     }
     torch::manual_seed(0);
     write_amat(dir.file("toy.amat"), {torch::rand({300, 1, 8, 8}), torch::randint(0, 2, {300}, torch::kInt64)});

@@ -15,6 +15,7 @@
 #include "carve/export/torchscript.h"
 #include "carve/train/run_dir.h"
 #include "carve/orchestration/suite.h"
+#include "carve/resources.h"
 #include "carve/train/checkpoint.h"
 #include "carve/orchestration/sweep.h"
 #include "carve/train/stop.h"
@@ -183,8 +184,9 @@ TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_TRUE(torch::allclose(torch::jit::load(dir.file("again.pt")).forward({x}).toTensor(), got));
 
-  // Python (Debian's python3-torch) loads it too.
-  if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
+  // Python (Debian's python3-torch, or $CARVE_PYTHON's torch) loads it too.
+  const std::string python = python_interpreter();
+  if (std::system(("'" + python + "' -c 'import torch' > /dev/null 2>&1").c_str()) != 0) {
     GTEST_SKIP() << "python3 with torch is not installed: the Python load is not checked";
   }
   torch::save(x, dir.file("x.pt"));
@@ -199,7 +201,7 @@ TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
       "print(err)\n"
       "sys.exit(0 if err <= 1e-6 else 1)\n";
   dir.write("load.py", script);
-  const std::string cmd = "/usr/bin/python3 '" + dir.file("load.py") + "' '" + r.directory + "/encoder.pt' '" +
+  const std::string cmd = "'" + python + "' '" + dir.file("load.py") + "' '" + r.directory + "/encoder.pt' '" +
                           dir.file("x.pt") + "' '" + dir.file("h.pt") + "' > '" + dir.file("py.out") + "' 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << testing::slurp(dir.file("py.out"));
 }

@@ -9,23 +9,11 @@ and the process's peak memory after the exact runs.
 import argparse
 import json
 import resource
-import statistics
 import sys
-import time
 
 import torch
 
-from peer_ae import TiedCAE
-
-
-def median_ms(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times)
+from peer_ae import TiedCAE, median_ms
 
 
 def main():
@@ -37,11 +25,12 @@ def main():
     p.add_argument("--exact-repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-exact", action="store_true")
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
-    model = TiedCAE(a.inputs, a.hidden)
-    x = torch.rand(a.batch, a.inputs)
+    model = TiedCAE(a.inputs, a.hidden, device=a.device)
+    x = torch.rand(a.batch, a.inputs, device=a.device)
 
     def ae_step():
         model.step(x, contractive=False)
@@ -52,8 +41,9 @@ def main():
     result = {
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
-        "ae_step_ms": median_ms(ae_step, a.repeats),
-        "ae_analytic_step_ms": median_ms(analytic_step, a.repeats),
+        "device": a.device,
+        "ae_step_ms": median_ms(ae_step, a.repeats, a.device),
+        "ae_analytic_step_ms": median_ms(analytic_step, a.repeats, a.device),
     }
 
     if not a.skip_exact:
@@ -75,7 +65,7 @@ def main():
         times = {}
         for name, transform in (("jacrev", jacrev), ("jacfwd", jacfwd)):
             try:
-                times[name] = median_ms(exact_with(transform), a.exact_repeats)
+                times[name] = median_ms(exact_with(transform), a.exact_repeats, a.device)
             except (RuntimeError, NotImplementedError) as e:  # a transform this version cannot differentiate
                 result[f"exact_{name}_error"] = str(e).splitlines()[0]
             else:
@@ -85,7 +75,8 @@ def main():
             fastest = min(times, key=times.get)
             result["exact_functorch_ms"] = times[fastest]
             result["exact_functorch_way"] = f"{library} vmap({fastest})"
-        result["exact_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        if torch.device(a.device).type == "cpu":  # the host's peak; on CUDA the Jacobians are on the device
+            result["exact_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
     json.dump(result, sys.stdout)
     print()

@@ -4,12 +4,10 @@ PyTorch (sigmoid encoder, tied weights, cross-entropy, analytic contractive pena
 momentum). Prints {"ms": median step time, "examples_per_s": ...} for the given sizes."""
 import argparse
 import json
-import statistics
-import time
 
 import torch
 
-from peer_ae import TiedCAE
+from peer_ae import TiedCAE, median_ms
 
 
 def main():
@@ -19,23 +17,23 @@ def main():
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    model = TiedCAE(a.inputs, a.hidden)
-    data = torch.rand(20 * a.batch, a.inputs)
+    model = TiedCAE(a.inputs, a.hidden, device=a.device)
+    data = torch.rand(20 * a.batch, a.inputs, device=a.device)
+    i = 0
 
-    def step(i):
+    def step():
+        nonlocal i
         model.step(data[(i % 20) * a.batch:(i % 20 + 1) * a.batch])
+        i += 1
 
-    for i in range(10):
-        step(i)
-    times = []
-    for i in range(a.steps):
-        start = time.perf_counter()
-        step(i)
-        times.append(time.perf_counter() - start)
-    ms = 1e3 * statistics.median(times)
-    print(json.dumps({"ms": ms, "examples_per_s": a.batch / (ms / 1e3), "threads": torch.get_num_threads()}))
+    for _ in range(10):
+        step()
+    ms = median_ms(step, a.steps, a.device)
+    print(json.dumps({"ms": ms, "examples_per_s": a.batch / (ms / 1e3), "threads": torch.get_num_threads(),
+                      "device": a.device, "torch_version": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ namespace carve::cli {
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
+const std::string kPython = python_interpreter();
 std::string peer(const char* script) { return resource_path(std::string("bench/") + script); }
 
 int print(const nlohmann::json& result, const std::string& format) {
@@ -45,6 +45,8 @@ void add_bench_commands(CLI::App& app, Action& action) {
   penalty->add_option("--python", a->config.python, "python with torch for the peer")->capture_default_str();
   penalty->add_option("--peer", a->config.peer, "the peer script")->capture_default_str();
   penalty->add_flag("--no-python", a->no_python, "skip the Python peer");
+  penalty->add_option("--device", a->config.device, "cpu, cuda or cuda:N: where carve and the peer run")
+      ->capture_default_str();
   add_format(penalty, a->format);
   penalty->callback([&action, a] {
     action = [a] {
@@ -61,7 +63,10 @@ void add_bench_commands(CLI::App& app, Action& action) {
   auto t = std::make_shared<TrainArgs>();
   auto* train = bench->add_subcommand("train", "CAE training throughput beside a PyTorch script and the GEMM roofline");
   train->add_option("--steps", t->config.steps, "timed steps (median)")->capture_default_str();
+  train->add_option("--python", t->config.python, "python with torch for the peer")->capture_default_str();
   train->add_flag("--no-python", t->no_python, "skip the Python peer");
+  train->add_option("--device", t->config.device, "cpu, cuda or cuda:N: where carve and the peer run")
+      ->capture_default_str();
   add_format(train, t->format);
   train->callback([&action, t] {
     action = [t] {

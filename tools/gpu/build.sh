@@ -27,5 +27,5 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS="-isystem $deps/usr/include -DFMT_HEADER_ONLY=1" \
   -DCMAKE_EXE_LINKER_FLAGS="-L$lib -Wl,-rpath,$lib" \
   -DZLIB_INCLUDE_DIR="$deps/usr/include" -DZLIB_LIBRARY="$lib/libz.a" \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 -DCARVE_PYTHON="$(command -v "$py")"
 cmake --build "$build" -j "$(nproc)"

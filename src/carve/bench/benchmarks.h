@@ -19,20 +19,25 @@
 namespace carve::bench {
 
 /// `carve bench penalty`: the contractive penalty's cost beside an AE step, and beside a Python
-/// peer (tools/bench/penalty_peer.py) when `python` is set.
+/// peer (tools/bench/penalty_peer.py) when `python` is set, both on `device` (resolve_device's
+/// names; CUDA work is timed to its end).
 struct PenaltyBenchConfig {
   int64_t inputs = 784, hidden = 1000, batch = 100, repeats = 20, exact_repeats = 3;
-  std::string python;  ///< "" = no peer
-  std::string peer;    ///< the peer script
+  std::string python;          ///< "" = no peer
+  std::string peer;            ///< the peer script
+  std::string device = "cpu";  ///< where both sides run
 };
 nlohmann::json bench_penalty(const PenaltyBenchConfig& config);
 
 /// `carve bench train`: a CAE step (the paper's size and a small model) beside a PyTorch script
-/// and the roofline of its six matrix products, each timed alone at its shapes.
+/// and the roofline of its six matrix products, each timed alone at its shapes, all on `device`.
+/// The goals differ by device: on the CPU the roofline issue's (fraction of the GEMM roofline,
+/// throughput over Python); on CUDA issue 13's (throughput >= 1.2x Python on the same GPU).
 struct TrainBenchConfig {
   int64_t steps = 200;
-  std::string python;  ///< "" = no peer
-  std::string peer;    ///< tools/bench/train_peer.py
+  std::string python;          ///< "" = no peer
+  std::string peer;            ///< tools/bench/train_peer.py
+  std::string device = "cpu";  ///< where both sides run
 };
 nlohmann::json bench_train(const TrainBenchConfig& config);
 

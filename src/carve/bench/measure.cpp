@@ -3,6 +3,7 @@
 #include "carve/process.h"
 
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include <fstream>
 #include <stdexcept>
@@ -17,6 +18,10 @@ double peak_mib(bool reset) {
   }
   const int64_t kib = proc_kib("/proc/self/status", "VmHWM");
   return kib < 0 ? -1 : static_cast<double>(kib) / 1024.0;
+}
+
+void synchronize(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
 }
 
 nlohmann::json run_peer(const std::string& command) {

@@ -1,7 +1,10 @@
 /// Timing helpers of the benchmarks.
 ///
 ///   double ms = carve::bench::median_ms([&] { step(); }, 20);
+///   double gpu_ms = carve::bench::median_ms([&] { step(); }, 20, torch::Device("cuda"));
 #pragma once
+
+#include <c10/core/Device.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +26,20 @@ double median_ms(F&& fn, int64_t repeats) {
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+/// Waits until the work queued on `device` is done (nothing on the CPU): CUDA runs asynchronously,
+/// so a timer read before this measures the launch, not the work.
+void synchronize(const c10::Device& device);
+
+/// median_ms of fn on `device`: each call is timed up to the end of the work it queued there.
+template <typename F>
+double median_ms(F&& fn, int64_t repeats, const c10::Device& device) {
+  synchronize(device);
+  return median_ms([&] {
+    fn();
+    synchronize(device);
+  }, repeats);
 }
 
 /// Peak resident memory (VmHWM) of this process in MiB; `reset` first restarts the peak from the

@@ -17,9 +17,9 @@ std::string penalty_table(const nlohmann::json& r) {
                                             : std::string("-");
   };
   std::string out = fmt::format(
-      "carve bench penalty: sigmoid {} -> {}, tied, batch {}, float32, {} threads, exact in {} mode\n\n",
-      c["inputs"].get<int64_t>(), c["hidden"].get<int64_t>(), c["batch"].get<int64_t>(), c["threads"].get<int>(),
-      c["exact_mode"].get<std::string>());
+      "carve bench penalty: sigmoid {} -> {}, tied, batch {}, float32, on {}, {} threads, exact in {} mode\n\n",
+      c["inputs"].get<int64_t>(), c["hidden"].get<int64_t>(), c["batch"].get<int64_t>(), c.value("device", "cpu"),
+      c["threads"].get<int>(), c["exact_mode"].get<std::string>());
   out += fmt::format("{:<44} {:>12} {:>12}\n", "measurement (median ms)", "carve", "python");
   out += fmt::format("{:<44} {:>12.2f} {:>12}\n", "AE step (SGD, cross-entropy)", m["ae_step_ms"].get<double>(),
                      peer("ae_step_ms", "{:.2f}"));
@@ -31,8 +31,10 @@ std::string penalty_table(const nlohmann::json& r) {
                      m["exact_ms"].get<double>(), peer("exact_jacrev_ms", "{:.1f}"));
   out += fmt::format("{:<44} {:>12} {:>12}\n", "exact penalty fwd+bwd (py: vmap(jacfwd))", "",
                      peer("exact_jacfwd_ms", "{:.1f}"));
-  out += fmt::format("{:<44} {:>12.0f} {:>12}\n", "exact peak resident memory (MiB)", m["exact_peak_mib"].get<double>(),
-                     peer("exact_peak_mib", "{:.0f}"));
+  if (m["exact_peak_mib"].get<double>() >= 0) {  // -1 on CUDA: the host's peak says nothing there
+    out += fmt::format("{:<44} {:>12.0f} {:>12}\n", "exact peak resident memory (MiB)",
+                       m["exact_peak_mib"].get<double>(), peer("exact_peak_mib", "{:.0f}"));
+  }
   const auto& q = r["ratios"];
   if (py && r["python"].contains("exact_functorch_way")) {
     out += fmt::format("\npython: torch {}; its fastest exact way, {}, takes {:.2f}x carve's exact time",
@@ -49,7 +51,7 @@ std::string penalty_table(const nlohmann::json& r) {
 
 std::string train_table(const nlohmann::json& r) {
   std::string out = fmt::format("carve bench train: the trainer's CAE step (sigmoid, tied, analytic penalty, SGD), "
-                                "{} threads\n\n", r["threads"].get<int>());
+                                "on {}, {} threads\n\n", r.value("device", "cpu"), r["threads"].get<int>());
   for (const auto& p : r["points"]) {
     out += fmt::format("{} -> {}, batch {}: carve {:.3f} ms/step ({:.0f} examples/s)", p["inputs"].get<int64_t>(),
                        p["hidden"].get<int64_t>(), p["batch"].get<int64_t>(), p["carve_ms"].get<double>(),

@@ -33,8 +33,9 @@ double exact_log_partition(const RBMImpl& rbm) {
   std::vector<torch::Tensor> parts;
   const int64_t chunk = int64_t(1) << 14;
   for (int64_t first = 0; first < states; first += chunk) {
-    const auto ids = torch::arange(first, std::min(states, first + chunk), torch::kInt64);
-    const auto bits = torch::arange(hidden, torch::kInt64);
+    // On the RBM's device (a CUDA RBM's states are enumerated there).
+    const auto ids = torch::arange(first, std::min(states, first + chunk), p.w.options().dtype(torch::kInt64));
+    const auto bits = torch::arange(hidden, p.w.options().dtype(torch::kInt64));
     const auto h = ids.unsqueeze(1).bitwise_right_shift(bits).bitwise_and(1).to(torch::kFloat64);  // [S, H]
     const auto u = torch::mm(h, p.w);                                                                 // [S, V] = (W^T h)^T
     torch::Tensor log_terms;
@@ -69,10 +70,10 @@ AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs, int64_t betas) {
     v = torch::bernoulli(torch::sigmoid(p.b).expand({runs, visible}));
     log_z_base += torch::softplus(p.b).sum().item<double>();
   } else {
-    v = p.b + torch::randn({runs, visible}, torch::kFloat64);
+    v = p.b + torch::randn({runs, visible}, p.w.options());
     log_z_base += 0.5 * static_cast<double>(visible) * std::log(2 * M_PI);
   }
-  auto log_w = torch::zeros({runs}, torch::kFloat64);
+  auto log_w = torch::zeros({runs}, p.w.options());
   double previous = 0;
   for (int64_t k = 1; k < betas; ++k) {
     const double beta = static_cast<double>(k) / static_cast<double>(betas - 1);
@@ -96,7 +97,8 @@ AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs, int64_t betas) {
 
 double average_log_likelihood(const RBMImpl& rbm, const torch::Tensor& v, double log_z) {
   torch::NoGradGuard no_grad;
-  return (-rbm.free_energy(v.to(rbm.weight.dtype())).to(torch::kFloat64)).mean().item<double>() - log_z;
+  return (-rbm.free_energy(v.to(rbm.weight.device(), rbm.weight.scalar_type())).to(torch::kFloat64)).mean().item<double>() -
+         log_z;
 }
 
 }  // namespace carve

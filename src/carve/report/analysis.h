@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "carve/resources.h"
+
 namespace carve {
 
 /// Options of an analysis (the `analysis:` block, `carve analyze` flags).
@@ -29,7 +31,7 @@ struct AnalysisOptions {
   int64_t points = 100;
   std::vector<double> radii{0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12};
   uint64_t seed = 0;
-  std::string python = "/usr/bin/python3";
+  std::string python = python_interpreter();  ///< runs the plotter ($CARVE_PYTHON, carve/resources.h)
   std::string plotter;  // default: plot/carve_plot.py of carve's shared files (carve/resources.h)
 };
 
