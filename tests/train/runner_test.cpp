@@ -13,6 +13,7 @@
 #include "carve/data/amat.h"
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
+#include "carve/metrics/paper_units.h"
 #include "carve/train/run_dir.h"
 #include "carve/orchestration/suite.h"
 #include "carve/resources.h"
@@ -408,7 +409,9 @@ namespace {
 TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
   const std::string yaml = suite_yaml(
       "suite", "{epochs: 4}", "[1, 2]",
-      "    - {name: AE}\n    - {name: CAE, set: {regularizers.contractive.weight: 0.1}, paper_test_error: 0.0114}\n"
+      "    - {name: AE, paper: {test_error: 0.0178, jacobian: 17.5e-4, saturation: 0.499}}\n"
+      "    - {name: CAE, set: {regularizers.contractive.weight: 0.1}, paper_test_error: 0.0114,\n"
+      "       paper: {jacobian: 0.73e-4, saturation: 0.8636}}\n"
       "    - {name: RBM, set: {model.type: rbm}}\n");
   dir.write("suite.yaml", yaml);
   auto o = options_into("suite-run");
@@ -421,8 +424,35 @@ TEST_F(Finetune, SuiteRunsEveryModelOverSeedsAndSortsTheTable) {
   }
   const auto md = testing::slurp(dir.file("suite-run/table.md"));
   EXPECT_NE(md.find(" ± "), std::string::npos) << md;
-  EXPECT_NE(md.find("| 1.14 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.14 |"), std::string::npos) << md;  // the older paper_test_error
+  EXPECT_NE(md.find("| 1.78 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.00175 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 86.36 |"), std::string::npos) << md;
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite-run" / "RBM" / "seed-2" / "summary.json"));
+  // The paper's units (issue 16, point 1): each seed's summary carries the chosen measures and
+  // every candidate; the table shows their mean over seeds beside the published values and ranks
+  // the candidates by their fit to the two rows that carry them.
+  {
+    const auto table = testing::parse_csv_strict(testing::slurp(dir.file("suite-run/table.csv")));
+    for (size_t row = 0; row < table.rows.size(); ++row) {
+      const auto model = table.at(row, "model");
+      double sum = 0;
+      for (const char* seed : {"seed-1", "seed-2"}) {
+        const auto summary = nlohmann::json::parse(testing::slurp(dir.file("suite-run/" + model + "/" + seed + "/summary.json")));
+        const auto& units = summary.at("paper_units");
+        EXPECT_EQ(units.at("jacobian"), units.at("candidates").at("jacobian").at(units.at("jacobian_unit").get<std::string>()));
+        EXPECT_EQ(units.at("candidates").at("jacobian").at("fro_mean"), summary.at("jacobian_fro_mean"));
+        sum += units.at("jacobian").get<double>();
+      }
+      EXPECT_NEAR(std::stod(table.at(row, "jacobian_paper_units_mean")), sum / 2, 1e-8 * sum) << model;
+      EXPECT_EQ(table.at(row, "paper_jacobian"), model == "AE" ? "0.00175" : model == "CAE" ? "7.3e-05" : "") << model;
+      EXPECT_EQ(table.at(row, "paper_saturation"), model == "AE" ? "0.499" : model == "CAE" ? "0.8636" : "") << model;
+      EXPECT_EQ(table.at(row, "paper_test_error"), model == "AE" ? "0.0178" : model == "CAE" ? "0.0114" : "") << model;
+    }
+  }
+  EXPECT_NE(md.find("The Jacobian's candidate units against the paper's column over the 2 rows"), std::string::npos) << md;
+  EXPECT_NE(md.find("SAT's candidate thresholds against the paper's column over the 2 rows"), std::string::npos) << md;
+  EXPECT_NE(md.find("| **" + std::string(kChosenJacobian) + "** |"), std::string::npos) << md;
   EXPECT_EQ(testing::count_lines(testing::slurp(dir.file("suite-run/table.csv"))), 4u);
   // Significance (issue 16): each row's Wilson interval of its test error pooled over both seeds
   // (the same test examples, so the pooled error is the mean), McNemar's p against the best row,
@@ -526,6 +556,21 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("bad-axis.yaml:15:"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("suite.runs[2].sweep.corruption.level: expected a non-empty list"), std::string::npos) << e.what();
+  }
+  // Published values are checked where they stand.
+  for (const auto& [row, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"    - {name: P, paper: {saturation: 86.36}}\n", "suite.runs[2].paper.saturation: must be a fraction in [0, 1], got 86.36"},
+           {"    - {name: P, paper: {jacobian: 0}}\n", "suite.runs[2].paper.jacobian: must be a positive number, got 0"},
+           {"    - {name: P, paper: {jacobain: 1e-4}}\n", "unknown key 'jacobain' in suite.runs[2].paper (did you mean 'jacobian'?)"},
+           {"    - {name: P, paper: {test_error: 0.01}, paper_test_error: 0.01}\n", "given twice: here and as paper.test_error"}}) {
+    dir.write("bad-paper.yaml", yaml + row);
+    try {
+      load_suite(dir.file("bad-paper.yaml"));
+      ADD_FAILURE() << "accepted: " << row;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("bad-paper.yaml:15:"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
   }
 }
 

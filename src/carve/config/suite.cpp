@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -42,12 +43,37 @@ const Table<SuiteRun>& run_table() {
                 }
               },
               [](YAML::Emitter&, const SuiteRun&) {}, no_diff);
-    t->custom({"paper_test_error", "number", "none", "[0, 1]",
-               "a published test error (fraction), shown beside ours where the protocols match", Resume::free},
+    t->custom({"paper", "mapping", "none", "test_error, jacobian, saturation",
+               "the published values of this row, shown beside ours: `test_error` and `saturation` (SAT) as "
+               "fractions in [0, 1], `jacobian` (> 0) in the paper's units (summary.json `paper_units`); the suite "
+               "table also ranks the candidate units by their fit to them",
+               Resume::free},
               [](MapReader& run, SuiteRun& s) {
-                s.paper_test_error = run.get<double>("paper_test_error", -1);
-                if (run.has("paper_test_error") && (s.paper_test_error < 0 || s.paper_test_error > 1)) {
-                  run.fail("paper_test_error", fmt::format("must be in [0, 1], got {}", s.paper_test_error));
+                if (!run.has("paper")) return;
+                auto paper = run.map("paper");
+                const auto fraction = [&](const char* key, double& into) {
+                  into = paper.get<double>(key, -1);
+                  if (paper.has(key) && !(into >= 0 && into <= 1)) {
+                    paper.fail(key, fmt::format("must be a fraction in [0, 1], got {}", into));
+                  }
+                };
+                fraction("test_error", s.paper.test_error);
+                fraction("saturation", s.paper.saturation);
+                s.paper.jacobian = paper.get<double>("jacobian", -1);
+                if (paper.has("jacobian") && !(s.paper.jacobian > 0 && std::isfinite(s.paper.jacobian))) {
+                  paper.fail("jacobian", fmt::format("must be a positive number, got {}", s.paper.jacobian));
+                }
+                paper.finish();
+              },
+              [](YAML::Emitter&, const SuiteRun&) {}, no_diff);
+    t->custom({"paper_test_error", "number", "none", "[0, 1]", "the older spelling of `paper.test_error`",
+               Resume::free},
+              [](MapReader& run, SuiteRun& s) {
+                if (!run.has("paper_test_error")) return;
+                if (s.paper.test_error >= 0) run.fail("paper_test_error", "given twice: here and as paper.test_error");
+                s.paper.test_error = run.get<double>("paper_test_error", -1);
+                if (s.paper.test_error < 0 || s.paper.test_error > 1) {
+                  run.fail("paper_test_error", fmt::format("must be in [0, 1], got {}", s.paper.test_error));
                 }
               },
               [](YAML::Emitter&, const SuiteRun&) {}, no_diff);

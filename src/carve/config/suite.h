@@ -25,12 +25,19 @@
 
 namespace carve {
 
+/// A row's published values (`paper:`), shown beside ours; < 0: none.
+struct PaperValues {
+  double test_error = -1;  ///< fraction
+  double jacobian = -1;    ///< the paper's "average ‖J_f(x)‖_F", in its own units
+  double saturation = -1;  ///< SAT, fraction
+};
+
 /// One row of a suite.
 struct SuiteRun {
   std::string name;
   std::string file;                    ///< another experiment file (a stack, say); "" = this one
   std::vector<std::string> overrides;  ///< key=value, from `set`
-  double paper_test_error = -1;        ///< < 0: none
+  PaperValues paper;                   ///< `paper:` (or the older `paper_test_error`)
   std::vector<SweepAxis> sweep;        ///< chosen on the validation split before the seeds run
 };
 

@@ -6,7 +6,7 @@
 //     runs:
 //       - name: CAE
 //         set: {regularizers.contractive.weight: 0.1}
-//         paper_test_error: 0.0114     # optional: shown beside ours where the protocol matches
+//         paper: {test_error: 0.0114, jacobian: 0.73e-4, saturation: 0.8636}   # optional: published
 //       - name: RBM-binary
 //         set: {model.type: rbm}
 //       - name: CAE-2
@@ -23,7 +23,9 @@
 // point; the first seed's run is the winning point itself, copied rather than trained again.
 // RUN_DIR/table.md and table.csv list the runs sorted by mean test error, with mean ± standard
 // deviation over seeds of the test error, validation error, mean Jacobian norm and saturation
-// (SAT) of the pretrained encoder, and the chosen values of swept runs. Every run x seed, and
+// (SAT) of the pretrained encoder, the same two in the paper's units beside the published values
+// (with the fit of every candidate unit to them; carve/metrics/paper_units.h), significance, and
+// the chosen values of swept runs. Every run x seed, and
 // every sweep point x seed, is validated before any trains.
 #pragma once
 

@@ -1,6 +1,7 @@
 // The loss of a training step and the metrics of a code (declared in carve/train/trainer.h).
 #include <filesystem>
 
+#include "carve/metrics/paper_units.h"
 #include "carve/penalty/contractive.h"
 #include "carve/penalty/higher_order.h"
 #include "carve/penalty/jacobian.h"
@@ -26,26 +27,42 @@ torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
 
 }  // namespace
 
-std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau) {
+ContractionMeasures contraction_measures(Encoder& encoder, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   const auto layers = encoder.affine_layers();
   const auto outputs = encoder.encode_layers(x);
-  torch::Tensor per_example;
+  ContractionMeasures m;
   if (layers.size() == 1) {
     const auto d = derivative_from_output(layers[0].activation, outputs[0]);
-    per_example = torch::mv(d * d, layers[0].weight.pow(2).sum(1));
+    m.per_example_sq = torch::mv(d * d, layers[0].weight.pow(2).sum(1));
   } else {
-    per_example = analytic_jacobian(layers, outputs).pow(2).sum({1, 2});
+    m.per_example_sq = analytic_jacobian(layers, outputs).pow(2).sum({1, 2});
   }
-  const double fro = per_example.sqrt().mean().item<double>();
-  double saturation = std::nan("");
   const auto act = layers.back().activation;
   const auto& h = outputs.back();
-  if (act == Activation::sigmoid || act == Activation::tanh) {
-    const auto u = act == Activation::tanh ? (h + 1) / 2 : h;
-    saturation = ((u < tau) | (u > 1 - tau)).to(torch::kFloat64).mean().item<double>();
-  }
+  if (act == Activation::sigmoid || act == Activation::tanh) m.code = act == Activation::tanh ? (h + 1) / 2 : h;
+  return m;
+}
+
+std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau) {
+  const auto m = contraction_measures(encoder, x);
+  const double fro = m.per_example_sq.sqrt().mean().item<double>();
+  double saturation = std::nan("");
+  if (m.code.defined()) saturation = ((m.code < tau) | (m.code > 1 - tau)).to(torch::kFloat64).mean().item<double>();
   return {fro, saturation};
+}
+
+nlohmann::json paper_units(Encoder& encoder, const torch::Tensor& x) {
+  const auto m = contraction_measures(encoder, x);
+  auto candidates = paper_unit_candidates(m.per_example_sq, m.code, encoder.input_size());
+  const auto chosen = [](const nlohmann::json& group, const char* name) {
+    return group.contains(name) ? group[name] : nlohmann::json();  // null: not defined for this encoder
+  };
+  return {{"jacobian", chosen(candidates["jacobian"], kChosenJacobian)},
+          {"jacobian_unit", kChosenJacobian},
+          {"saturation", chosen(candidates["saturation"], kChosenSaturation)},
+          {"saturation_unit", kChosenSaturation},
+          {"candidates", candidates}};
 }
 
 void clear_gradients(const std::vector<torch::Tensor>& params) {

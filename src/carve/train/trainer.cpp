@@ -371,6 +371,7 @@ nlohmann::json Trainer::summarize_test(nlohmann::json s) {
   const auto [fro, sat] = contraction_metrics(model_->encoder(), eval_x, spec_.training.saturation_threshold);
   s["jacobian_fro_mean"] = number(fro);
   s["saturation"] = number(sat);
+  s["paper_units"] = paper_units(model_->encoder(), eval_x);
   s["reconstruction_error"] = number(model_->reconstruction_error(eval_x));
   s["metrics_split"] = splits.test.size() > 0 ? "test" : splits.valid.size() > 0 ? "valid" : "train";
   if (s["best"].contains("log_likelihood")) s["log_likelihood"] = s["best"]["log_likelihood"];

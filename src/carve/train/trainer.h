@@ -74,10 +74,22 @@ void clear_gradients(const std::vector<torch::Tensor>& params);
 // The contractive penalty a spec asks for.
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec);
 
+// ||J_f(x)||^2_F of each example of x and the code rescaled to [0, 1] (sigmoid as is, tanh from
+// [-1, 1]; undefined for unbounded activations), for any chain of Linear + elementwise layers.
+struct ContractionMeasures {
+  torch::Tensor per_example_sq;  // [N]
+  torch::Tensor code;            // [N, code units] or undefined
+};
+ContractionMeasures contraction_measures(Encoder& encoder, const torch::Tensor& x);
+
 // Mean per-example ||J_f(x)||_F over x and the saturation of the code (fraction of units within
-// tau of the activation's bounds; sigmoid in [0, 1], tanh rescaled from [-1, 1]; NaN for
-// unbounded activations), for any chain of Linear + elementwise layers.
+// tau of the activation's bounds; NaN for unbounded activations).
 std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau);
+
+// summary.json's paper_units: Table 1's Jacobian measure and SAT in the units chosen by the fit to
+// the paper (kChosenJacobian, kChosenSaturation of carve/metrics/paper_units.h), with every
+// candidate: {"jacobian", "jacobian_unit", "saturation", "saturation_unit", "candidates"}.
+nlohmann::json paper_units(Encoder& encoder, const torch::Tensor& x);
 
 // The default run directory of an experiment.
 std::string default_run_directory(const ExperimentSpec& spec);
