@@ -41,7 +41,8 @@ struct TrainBenchConfig {
 };
 nlohmann::json bench_train(const TrainBenchConfig& config);
 
-/// `carve bench rbm`: one epoch of PCD-1 beside scikit-learn's BernoulliRBM.
+/// `carve bench rbm`: one epoch of PCD-1 beside scikit-learn's BernoulliRBM and the roofline of
+/// its step's five matrix products, each timed alone at its shapes (the goal: 85% of it).
 struct RbmBenchConfig {
   int64_t examples = 5000, repeats = 3;
   std::string python;  ///< "" = no peer

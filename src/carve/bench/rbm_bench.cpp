@@ -1,5 +1,6 @@
-// carve bench rbm: one epoch of PCD-1 (784 -> 1000, batch 100, plain SGD at 0.1) beside
-// scikit-learn's BernoulliRBM doing the same on the same number of examples.
+// carve bench rbm: one epoch of PCD-1 (784 -> 1000, batch 100, plain SGD at 0.1) with the
+// trainer's own step, beside scikit-learn's BernoulliRBM doing the same on the same number of
+// examples and the roofline of the step's five products.
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -7,11 +8,26 @@
 
 #include "carve/bench/benchmarks.h"
 #include "carve/bench/measure.h"
+#include "carve/config/experiment.h"
 #include "carve/error.h"
-#include "carve/train/contrastive_divergence.h"
-#include "carve/models/rbm.h"
+#include "carve/train/optimizer.h"
+#include "carve/train/pretrainable.h"
 
 namespace carve::bench {
+
+namespace {
+
+// The five products of a PCD-1 step (chains as many as the batch), each timed alone at its shapes:
+// p(h | v0) and p(h | chains) [B, V] x [V, H], p(v | h) [B, H] x [H, V], p(h | v1) again, and the
+// weight gradient of both phases in one [H, 2B] x [2B, V] product.
+double products_ms(int64_t visible, int64_t hidden, int64_t batch, int64_t repeats) {
+  const auto v = torch::rand({batch, visible}), w = torch::rand({hidden, visible});
+  const auto h = torch::rand({batch, hidden}), h2 = torch::rand({2 * batch, hidden}), v2 = torch::rand({2 * batch, visible});
+  const double up = median_ms([&] { torch::mm(v, w.t()); }, repeats);
+  return 3 * up + median_ms([&] { torch::mm(h, w); }, repeats) + median_ms([&] { torch::mm(h2.t(), v2); }, repeats);
+}
+
+}  // namespace
 
 nlohmann::json bench_rbm(const RbmBenchConfig& c) {
   if (c.examples <= 0 || c.repeats <= 0) throw UsageError("--examples and --repeats must be positive");
@@ -19,20 +35,33 @@ nlohmann::json bench_rbm(const RbmBenchConfig& c) {
   torch::manual_seed(0);
   const auto x = torch::bernoulli(torch::full({c.examples, visible}, 0.2));
   double best = 1e300;
+  // The trainer's own step (make_pretrainable + make_optimizer), monitoring included.
+  const auto spec = parse_experiment(
+      fmt::format("name: bench\ndata: {{dataset: mnist}}\nmodel: {{type: rbm, hidden: {}, cd_k: 1, persistent: true}}\n"
+                  "optimizer: {{type: sgd, lr: 0.1, momentum: 0}}\ntraining: {{batch_size: {}}}\n",
+                  hidden, batch),
+      "bench.yaml");
   for (int64_t r = 0; r < c.repeats; ++r) {
-    RBM rbm(RBMOptions(visible, hidden));
-    torch::optim::SGD opt(rbm->parameters(), torch::optim::SGDOptions(0.1));
-    ContrastiveDivergence cd(CDOptions().k(1).persistent(true));
+    const auto model = make_pretrainable(spec, visible);
+    const auto optimizer = make_optimizer(spec.optimizer, model->module().parameters());
     const auto start = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < c.examples; i += batch) {
-      cd.accumulate(*rbm, x.slice(0, i, i + batch));
-      opt.step();
+      model->compute_gradients(x.slice(0, i, i + batch));
+      optimizer->step();
     }
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   nlohmann::json j{{"bench", "rbm"}, {"visible", visible}, {"hidden", hidden}, {"batch", batch},
                    {"examples", c.examples}, {"threads", torch::get_num_threads()}, {"carve_seconds", best},
                    {"carve_examples_per_s", c.examples / best}, {"goals", nlohmann::json::array()}};
+  // The roofline (issue 17): the step's products alone, per batch, against the measured epoch.
+  const double roofline_ms = products_ms(visible, hidden, batch, 50);
+  const double steps = static_cast<double>((c.examples + batch - 1) / batch);
+  j["roofline_ms_per_step"] = roofline_ms;
+  j["roofline_examples_per_s"] = batch / (roofline_ms / 1e3);
+  j["sgemm_gflops"] = 2.0 * batch * visible * hidden * 5 / (roofline_ms * 1e6);
+  j["roofline_fraction"] = roofline_ms * steps / 1e3 / best;
+  j["goals"].push_back(goal("PCD-1 784 -> 1000, batch 100: fraction of the roofline", j["roofline_fraction"], ">=", 0.85));
   if (!c.python.empty()) {
     for (const char* dtype : {"float32", "float64"}) {
       const auto py = run_peer(fmt::format("'{}' '{}' --examples {} --repeats {} --threads {} --dtype {}", c.python,

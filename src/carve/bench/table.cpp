@@ -60,6 +60,10 @@ std::string train_table(const nlohmann::json& r) {
       out += fmt::format(", python {:.3f} ms/step ({:.0f} examples/s)", p["python_ms"].get<double>(),
                          p["python_examples_per_s"].get<double>());
     }
+    if (p.contains("carve_autograd_ms")) {
+      out += fmt::format("\n  the same step through autograd (training.step: autograd): {:.3f} ms; fused / autograd "
+                         "throughput {:.2f}x", p["carve_autograd_ms"].get<double>(), p["fused_over_autograd"].get<double>());
+    }
     out += fmt::format("\n  six products, each timed alone ({:.1f} GFLOP/s): {:.3f} ms = {:.1f}% of the step\n",
                        p["sgemm_gflops"].get<double>(), p["roofline_ms"].get<double>(),
                        100 * p["roofline_fraction"].get<double>());
@@ -73,6 +77,12 @@ std::string rbm_table(const nlohmann::json& r) {
       "carve (float32)                 {:>9.0f} examples/s\n",
       r["visible"].get<int64_t>(), r["hidden"].get<int64_t>(), r["batch"].get<int64_t>(), r["examples"].get<int64_t>(),
       r["threads"].get<int>(), r["carve_examples_per_s"].get<double>());
+  if (r.contains("roofline_fraction")) {
+    out += fmt::format("five products, each timed alone ({:.1f} GFLOP/s): {:.3f} ms per step = {:.0f} examples/s; "
+                       "carve reaches {:.1f}% of it\n",
+                       r["sgemm_gflops"].get<double>(), r["roofline_ms_per_step"].get<double>(),
+                       r["roofline_examples_per_s"].get<double>(), 100 * r["roofline_fraction"].get<double>());
+  }
   for (const char* dtype : {"float32", "float64"}) {
     const auto key = std::string("carve_over_sklearn_") + dtype;
     if (!r.contains(key)) continue;

@@ -26,13 +26,14 @@ double products_ms(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps,
          ms([&] { torch::mm(h.t(), dz); }) + ms([&] { torch::mm(da.t(), x); }) + ms([&] { torch::mm(da, w); });
 }
 
-nlohmann::json bench_point(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const TrainBenchConfig& c,
-                           const torch::Device& device) {
+// The median time of the trainer's CAE step (make_pretrainable + make_optimizer) with `step`.
+double step_ms(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const torch::Device& device,
+               const std::string& step) {
   const auto spec = parse_experiment(
       fmt::format("name: bench\ndata: {{dataset: mnist}}\nmodel: {{hidden: {}}}\n"
                   "regularizers: {{contractive: {{weight: 0.1, method: analytic}}}}\n"
-                  "optimizer: {{type: sgd, lr: 0.01, momentum: 0.9}}\ntraining: {{batch_size: {}}}\n",
-                  hidden, batch),
+                  "optimizer: {{type: sgd, lr: 0.01, momentum: 0.9}}\ntraining: {{batch_size: {}, step: {}}}\n",
+                  hidden, batch, step),
       "bench.yaml");
   torch::manual_seed(0);
   const auto model = make_pretrainable(spec, inputs);
@@ -40,15 +41,23 @@ nlohmann::json bench_point(int64_t inputs, int64_t hidden, int64_t batch, int64_
   const auto optimizer = make_optimizer(spec.optimizer, model->module().parameters());
   const auto data = torch::rand({20 * batch, inputs}, torch::TensorOptions().device(device));
   int64_t i = 0;
-  const auto step = [&] {  // what the trainer does per batch
+  const auto one = [&] {  // what the trainer does per batch
     model->compute_gradients(data.slice(0, (i % 20) * batch, (i % 20 + 1) * batch));
     optimizer->step();
     ++i;
   };
-  for (int w = 0; w < 10; ++w) step();
-  const double carve_ms = median_ms(step, steps, device);
+  for (int w = 0; w < 10; ++w) one();
+  return median_ms(one, steps, device);
+}
+
+nlohmann::json bench_point(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const TrainBenchConfig& c,
+                           const torch::Device& device) {
+  // training.step auto (the fused step, issue 17) and autograd, side by side.
+  const double carve_ms = step_ms(inputs, hidden, batch, steps, device, "auto");
+  const double autograd_ms = step_ms(inputs, hidden, batch, steps, device, "autograd");
   const double roofline_ms = products_ms(inputs, hidden, batch, steps, device);
   nlohmann::json j{{"inputs", inputs}, {"hidden", hidden}, {"batch", batch}, {"carve_ms", carve_ms},
+                   {"carve_autograd_ms", autograd_ms}, {"fused_over_autograd", autograd_ms / carve_ms},
                    {"carve_examples_per_s", batch / (carve_ms / 1e3)}, {"roofline_ms", roofline_ms},
                    {"sgemm_gflops", 6 * 2.0 * batch * inputs * hidden / (roofline_ms * 1e6)},
                    {"roofline_fraction", roofline_ms / carve_ms}};

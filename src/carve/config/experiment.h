@@ -40,10 +40,13 @@ enum class ScheduleType { constant, step, exponential, cosine };
 enum class SparsityKind { kl, l1 };
 /// `finetune.mode`: train the whole MLP, or only the output layer on frozen codes.
 enum class FinetuneMode { mlp, linear_probe };
+/// `training.step`: how a step's gradients are computed (carve/train/fused_step.h).
+enum class TrainingStep { automatic, fused, autograd };
 std::string to_string(ModelType v);
 std::string to_string(CorruptionType v);
 std::string to_string(OptimizerType v);
 std::string to_string(ScheduleType v);
+std::string to_string(TrainingStep v);
 std::string to_string(SparsityKind v);
 std::string to_string(FinetuneMode v);
 
@@ -135,6 +138,7 @@ struct TrainingSpec {
   double min_delta = 0;
   double saturation_threshold = 0.05;
   int64_t metric_examples = 1000;  ///< valid examples used for the Jacobian-norm and saturation
+  TrainingStep step = TrainingStep::automatic;  ///< auto: the fused step where it applies
 };
 
 /// The optional `finetune:` block: supervised fine-tuning after pretraining (carve/train/finetune.h).

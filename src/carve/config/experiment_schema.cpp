@@ -35,6 +35,14 @@ std::string to_string(ScheduleType v) {
   }
   return "?";
 }
+std::string to_string(TrainingStep v) {
+  switch (v) {
+    case TrainingStep::automatic: return "auto";
+    case TrainingStep::fused: return "fused";
+    case TrainingStep::autograd: return "autograd";
+  }
+  return "?";
+}
 std::string to_string(SparsityKind v) { return v == SparsityKind::l1 ? "l1" : "kl"; }
 std::string to_string(FinetuneMode v) { return v == FinetuneMode::linear_probe ? "linear_probe" : "mlp"; }
 
@@ -267,6 +275,12 @@ TablePtr<TrainingSpec> training_table() {
          "undefined for unbounded activations)");
   t->key("metric_examples", &TrainingSpec::metric_examples, int64_t{1000}, positive<int64_t>(),
          "validation examples (training ones without a validation split) for the Jacobian norm and saturation");
+  t->choice("step", &TrainingSpec::step, TrainingStep::automatic,
+            {TrainingStep::automatic, TrainingStep::fused, TrainingStep::autograd},
+            "how a step's gradients are computed: fused (closed form, no autograd graph: one-layer auto-encoders "
+            "with any elementwise activation, cross-entropy or squared error, corruption, weight decay, the analytic "
+            "contractive penalty and sparsity; an error for anything else), autograd, or auto (fused where it "
+            "applies). The two agree to rounding; summary.json's `step` says which ran");
   return t;
 }
 

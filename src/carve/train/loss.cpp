@@ -12,8 +12,6 @@ namespace carve {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
   if (c.type == CorruptionType::gaussian) return x + c.level * torch::randn_like(x);
   if (c.type == CorruptionType::masking) return x * (torch::rand_like(x) >= c.level).to(x.dtype());
@@ -25,7 +23,6 @@ torch::Tensor corrupt(const CorruptionSpec& c, const torch::Tensor& x) {
   return x;
 }
 
-}  // namespace
 
 ContractionMeasures contraction_measures(Encoder& encoder, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;

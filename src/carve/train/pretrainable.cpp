@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 #include "carve/export/torchscript.h"
 #include "carve/metrics/partition.h"
 #include "carve/train/contrastive_divergence.h"
+#include "carve/train/fused_step.h"
 #include "carve/train/trainer.h"
 #include "carve/models/autoencoder.h"
 #include "carve/models/rbm.h"
@@ -27,11 +29,14 @@ class AutoEncoderModel : public Pretrainable {
                 .tied(spec.model.tied)
                 .loss(spec.model.loss)),
         contractive_(contractive_penalty(spec)),
-        params_(ae_->parameters()) {}
+        params_(ae_->parameters()) {
+    if (uses_fused_step(spec)) fused_.emplace(*ae_, spec);
+  }
 
   torch::nn::Module& module() override { return *ae_; }
   Encoder& encoder() override { return *ae_; }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
+    if (fused_) return fused_->compute_gradients(x, corrupt(spec_.corruption, x));
     clear_gradients(params_);
     auto [loss, terms] = training_loss(*ae_, spec_, contractive_, x);
     if (torch::isfinite(terms).all().item<bool>()) loss.backward({}, c10::nullopt, false, params_);
@@ -53,6 +58,7 @@ class AutoEncoderModel : public Pretrainable {
   AutoEncoder ae_;
   ContractivePenalty contractive_;
   std::vector<torch::Tensor> params_;  // the same tensors across to(device), load and steps
+  std::optional<FusedStep> fused_;     // training.step resolved to fused (fused_step.h)
 };
 
 class RBMModel : public Pretrainable {
@@ -206,6 +212,7 @@ double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x) {
 }
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs) {
+  uses_fused_step(spec);  // training.step: fused where it does not apply is refused here, for every model
   if (spec.model.type == ModelType::rbm) return std::make_unique<RBMModel>(spec, inputs);
   return std::make_unique<AutoEncoderModel>(spec, inputs);
 }

@@ -12,6 +12,7 @@
 #include "carve/data/splits.h"
 #include "carve/device.h"
 #include "carve/error.h"
+#include "carve/train/fused_step.h"
 #include "carve/train/checkpoint.h"
 #include "carve/train/finetune.h"
 #include "carve/train/memory.h"
@@ -342,6 +343,7 @@ nlohmann::json Trainer::summarize(bool stopped_early) {
   s["command_line"] = options_.command_line;
   s["device"] = device_.str();
   s["threads"] = torch::get_num_threads();
+  s["step"] = uses_fused_step(spec_) ? "fused" : "autograd";  // training.step resolved
   s["epochs_run"] = history_.size();
   s["stopped_early"] = stopped_early;
   s["best_epoch"] = state_.best_epoch;

@@ -71,6 +71,8 @@ BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const C
 // Sets the gradients to undefined rather than zero, so that the next backward writes them
 // directly: two fewer passes over every weight per step than zeroing and accumulating.
 void clear_gradients(const std::vector<torch::Tensor>& params);
+// x with the spec's corruption applied (x itself for none): the input of a denoising step.
+torch::Tensor corrupt(const CorruptionSpec& corruption, const torch::Tensor& x);
 // The contractive penalty a spec asks for.
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec);
 
