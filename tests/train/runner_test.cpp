@@ -56,6 +56,22 @@ class Runner : public ::testing::Test {
   TempDir dir;
 };
 
+// training.step (issue 17): a run records the step it trains with, in summary.json and in its
+// checkpoint, and a resumed run keeps it whatever the file now says.
+TEST_F(Runner, AResumedRunKeepsTheStepItStartedWith) {
+  EXPECT_EQ(run_experiment(spec("", {"training.epochs=1"}), options("auto")).summary["step"], "fused");
+  const auto first = run_experiment(spec("", {"training.step=autograd", "training.epochs=1"}), options("run"));
+  EXPECT_EQ(first.summary["step"], "autograd");
+  auto resume = options("run");
+  resume.resume = true;
+  const auto resumed = run_experiment(spec("", {"training.step=fused", "training.epochs=2"}), resume);
+  EXPECT_EQ(resumed.summary["step"], "autograd");
+  EXPECT_EQ(resumed.summary["epochs_run"], 2);
+  // An RBM has no fused step: asking for one is refused before anything trains.
+  EXPECT_THROW(run_experiment(spec("", {"model.type=rbm", "training.step=fused"}), options("rbm")), UsageError);
+  EXPECT_FALSE(fs::exists(dir.path() / "rbm" / "summary.json"));
+}
+
 TEST_F(Runner, WritesTheWholeRunDirectory) {
   const auto r = run_experiment(spec(), options("run"));
   const fs::path d = r.directory;

@@ -280,7 +280,8 @@ TablePtr<TrainingSpec> training_table() {
             "how a step's gradients are computed: fused (closed form, no autograd graph: one-layer auto-encoders "
             "with any elementwise activation, cross-entropy or squared error, corruption, weight decay, the analytic "
             "contractive penalty and sparsity; an error for anything else), autograd, or auto (fused where it "
-            "applies). The two agree to rounding; summary.json's `step` says which ran");
+            "applies). The two agree to rounding; summary.json's `step` says which ran, and a resumed run keeps the "
+            "step its checkpoint records", Resume::free);
   return t;
 }
 

@@ -92,6 +92,7 @@ std::string serialize(const Checkpoint& c, Pretrainable& model, torch::optim::Op
   for (const auto& name : c.columns) columns += (columns.empty() ? "" : "\n") + name;
   out.write("columns", text_tensor(columns));
   out.write("history", c.history.defined() ? c.history : torch::empty({0, 0}, torch::kFloat64));
+  if (!c.training_step.empty()) out.write("training_step", text_tensor(c.training_step));
   for (size_t i = 0; i < c.best_params.size(); ++i) out.write("best_" + std::to_string(i), c.best_params[i].cpu());
   return seal_archive(out);
 }
@@ -173,6 +174,7 @@ Checkpoint read_rest(torch::serialize::InputArchive& in, uint32_t version, size_
     c.history = read_tensor(in, "history");
   }
   c.best_valid = read_tensor(in, "best_valid").item<double>();
+  if (torch::Tensor step; in.try_read("training_step", step)) c.training_step = tensor_text(step);
   for (size_t i = 0; i < params; ++i) {
     torch::Tensor best;
     if (in.try_read("best_" + std::to_string(i), best)) c.best_params.push_back(best);

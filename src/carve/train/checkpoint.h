@@ -13,7 +13,8 @@
 /// at::globalContext().defaultGenerator, so CPU-only builds need no CUDA headers), the position in
 /// training (completed epochs, and the batch reached in the next epoch with its running sums, so
 /// that a run can stop mid-epoch and resume bit-identically), early-stopping state, the history
-/// of metrics.csv with its column names, and the best weights. The checksum is verified before
+/// of metrics.csv with its column names, the best weights, and the training step it runs
+/// (fused or autograd: a resumed run keeps it). The checksum is verified before
 /// anything is loaded. Each new checkpoint keeps the one it replaces as checkpoint.previous.pt,
 /// and --resume falls back on it when the latest is damaged (open_checkpoint_to_resume).
 /// Fine-tuning keeps its own state in RUN_DIR/finetune.pt, in the same container (seal_archive /
@@ -49,6 +50,7 @@ struct Checkpoint {
   std::vector<std::string> columns;      ///< of `history`, as metrics.csv names them
   torch::Tensor history;                 ///< [epochs, columns] float64
   std::vector<torch::Tensor> best_params;  ///< the parameters at the best epoch (empty: none yet)
+  std::string training_step;  ///< "fused" or "autograd": the step the run trains with ("" in older files)
 };
 
 /// Writes RUN_DIR/checkpoint.pt atomically, with the default generators' current states; the

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 
+#include "carve/error.h"
 #include "carve/export/torchscript.h"
 #include "carve/metrics/partition.h"
 #include "carve/train/contrastive_divergence.h"
@@ -35,6 +36,11 @@ class AutoEncoderModel : public Pretrainable {
 
   torch::nn::Module& module() override { return *ae_; }
   Encoder& encoder() override { return *ae_; }
+  std::string step() const override { return fused_ ? "fused" : "autograd"; }
+  void use_step(const std::string& step) override {
+    if (step == "fused" && !fused_) fused_.emplace(*ae_, spec_);
+    if (step == "autograd") fused_.reset();
+  }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
     if (fused_) return fused_->compute_gradients(x, corrupt(spec_.corruption, x));
     clear_gradients(params_);
@@ -209,6 +215,10 @@ double mean_reconstruction_error(Pretrainable& model, const torch::Tensor& x) {
     total += model.reconstruction_error(batch) * static_cast<double>(batch.size(0));
   }
   return total / static_cast<double>(x.size(0));
+}
+
+void Pretrainable::use_step(const std::string& step) {
+  if (step == "fused") throw UsageError("training.step: this model has no fused step");
 }
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs) {

@@ -31,6 +31,11 @@ class Pretrainable {
   // Clears the parameters' gradients and writes this batch's; returns the terms
   // [reconstruction, weight decay, contractive, higher order, sparsity, loss] as float64 [6].
   virtual torch::Tensor compute_gradients(const torch::Tensor& x) = 0;
+  /// The step compute_gradients takes: "fused" (carve/train/fused_step.h) or "autograd" (an RBM's CD
+  /// counts as autograd: it is not the fused step); use_step switches to the one a checkpoint
+  /// recorded (UsageError for "fused" where it does not apply).
+  virtual std::string step() const { return "autograd"; }
+  virtual void use_step(const std::string& step);
   // Mean per-example reconstruction error over x (the model's own measure), without gradients.
   virtual double reconstruction_error(const torch::Tensor& x) = 0;
   virtual torch::Tensor reconstruct(const torch::Tensor& x) = 0;

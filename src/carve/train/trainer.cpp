@@ -12,7 +12,6 @@
 #include "carve/data/splits.h"
 #include "carve/device.h"
 #include "carve/error.h"
-#include "carve/train/fused_step.h"
 #include "carve/train/checkpoint.h"
 #include "carve/train/finetune.h"
 #include "carve/train/memory.h"
@@ -192,6 +191,13 @@ void Trainer::build() {
     auto opened = open_checkpoint_to_resume(*dir_, "checkpoint.pt",
                                             [this](const std::string& line) { notify(options_.observers, line); });
     state_ = load_checkpoint(opened, *model_, *optimizer_);
+    // A resumed run keeps the step it started with (training.step: auto may resolve otherwise in
+    // another version of carve, or the file may now name another).
+    if (!state_.training_step.empty() && state_.training_step != model_->step()) {
+      notify(options_.observers, fmt::format("{}: keeping the {} step the run started with (training.step now gives {})",
+                                             path, state_.training_step, model_->step()));
+      model_->use_step(state_.training_step);
+    }
     history_ = history_records(state_);
     for (auto& p : state_.best_params) p = p.to(device_);
     notify(options_.observers,
@@ -266,6 +272,7 @@ void Trainer::stop_mid_epoch(int64_t epoch, int64_t step, int64_t steps, const t
   state_.running_sums = sums.cpu();
   state_.columns = checkpoint_columns();
   state_.history = history_tensor(history_);
+  state_.training_step = model_->step();
   save_checkpoint(*dir_, state_, *model_, *optimizer_);
   const auto what = fmt::format("{}: stopped by {} in epoch {}/{} after step {}/{}; checkpoint written",
                                 dir_->path().string(), signal_name(signal), epoch + 1, spec_.training.epochs, step, steps);
@@ -300,6 +307,7 @@ void Trainer::end_epoch(const EpochRecord& r) {
   dir_->write("metrics.csv", metrics_csv(history_));
   state_.columns = checkpoint_columns();
   state_.history = history_tensor(history_);
+  state_.training_step = model_->step();
   save_checkpoint(*dir_, state_, *model_, *optimizer_);
   const std::string line = fmt::format(
       "epoch {}/{}  loss {:.5g}  reconstruction {:.5g}  valid {:.5g}  |J|_F {:.4g}  saturation {:.3f}  lr {:.3g}  {:.1f}s",
@@ -343,7 +351,7 @@ nlohmann::json Trainer::summarize(bool stopped_early) {
   s["command_line"] = options_.command_line;
   s["device"] = device_.str();
   s["threads"] = torch::get_num_threads();
-  s["step"] = uses_fused_step(spec_) ? "fused" : "autograd";  // training.step resolved
+  s["step"] = model_->step();  // training.step resolved, or the checkpoint's on resume
   s["epochs_run"] = history_.size();
   s["stopped_early"] = stopped_early;
   s["best_epoch"] = state_.best_epoch;
