@@ -110,14 +110,15 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
   stack->save_encoder((dir / "encoder.pt").string());
   const auto& eval = raw.test.size() > 0 ? raw.test : raw.valid.size() > 0 ? raw.valid : raw.train;
   const auto eval_x = eval.flat().to(device);
-  const auto [fro, sat] = contraction_metrics(stack->encoder(), eval_x, base.training.saturation_threshold);
+  const auto measures = contraction_measures(stack->encoder(), eval_x);
+  const auto [fro, sat] = contraction_metrics(measures, base.training.saturation_threshold);
   nlohmann::json s{{"name", base.name},
                    {"carve_version", version()},
                    {"command_line", options.command_line},
                    {"layers", layer_info},
                    {"jacobian_fro_mean", fro},
                    {"saturation", std::isfinite(sat) ? nlohmann::json(sat) : nlohmann::json()},
-                   {"paper_units", paper_units(stack->encoder(), eval_x)},
+                   {"paper_units", paper_units(measures, stack->encoder().input_size())},
                    {"metrics_split", raw.test.size() > 0 ? "test" : raw.valid.size() > 0 ? "valid" : "train"}};
   if (base.finetune.enabled) {
     const auto f = finetune(stack->encoder(), raw, base.finetune, base.seed, device,

@@ -42,7 +42,10 @@ ContractionMeasures contraction_measures(Encoder& encoder, const torch::Tensor& 
 }
 
 std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau) {
-  const auto m = contraction_measures(encoder, x);
+  return contraction_metrics(contraction_measures(encoder, x), tau);
+}
+
+std::pair<double, double> contraction_metrics(const ContractionMeasures& m, double tau) {
   const double fro = m.per_example_sq.sqrt().mean().item<double>();
   double saturation = std::nan("");
   if (m.code.defined()) saturation = ((m.code < tau) | (m.code > 1 - tau)).to(torch::kFloat64).mean().item<double>();
@@ -50,8 +53,11 @@ std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Ten
 }
 
 nlohmann::json paper_units(Encoder& encoder, const torch::Tensor& x) {
-  const auto m = contraction_measures(encoder, x);
-  auto candidates = paper_unit_candidates(m.per_example_sq, m.code, encoder.input_size());
+  return paper_units(contraction_measures(encoder, x), encoder.input_size());
+}
+
+nlohmann::json paper_units(const ContractionMeasures& m, int64_t input_size) {
+  auto candidates = paper_unit_candidates(m.per_example_sq, m.code, input_size);
   const auto chosen = [](const nlohmann::json& group, const char* name) {
     return group.contains(name) ? group[name] : nlohmann::json();  // null: not defined for this encoder
   };

@@ -22,7 +22,8 @@ namespace {
 
 class AutoEncoderModel : public Pretrainable {
  public:
-  AutoEncoderModel(const ExperimentSpec& spec, int64_t inputs)
+  // fused: training.step as uses_fused_step resolved it (make_pretrainable resolves it once).
+  AutoEncoderModel(const ExperimentSpec& spec, int64_t inputs, bool fused)
       : spec_(spec),
         ae_(AutoEncoderOptions(inputs, spec.model.hidden)
                 .activation(spec.model.activation)
@@ -31,7 +32,7 @@ class AutoEncoderModel : public Pretrainable {
                 .loss(spec.model.loss)),
         contractive_(contractive_penalty(spec)),
         params_(ae_->parameters()) {
-    if (uses_fused_step(spec)) fused_.emplace(*ae_, spec);
+    if (fused) fused_.emplace(*ae_, spec);
   }
 
   torch::nn::Module& module() override { return *ae_; }
@@ -222,9 +223,9 @@ void Pretrainable::use_step(const std::string& step) {
 }
 
 std::unique_ptr<Pretrainable> make_pretrainable(const ExperimentSpec& spec, int64_t inputs) {
-  uses_fused_step(spec);  // training.step: fused where it does not apply is refused here, for every model
+  const bool fused = uses_fused_step(spec);  // training.step: fused where it does not apply is refused here, for every model
   if (spec.model.type == ModelType::rbm) return std::make_unique<RBMModel>(spec, inputs);
-  return std::make_unique<AutoEncoderModel>(spec, inputs);
+  return std::make_unique<AutoEncoderModel>(spec, inputs, fused);
 }
 
 }  // namespace carve

@@ -378,10 +378,11 @@ nlohmann::json Trainer::summarize_test(nlohmann::json s) {
   }
   const auto& eval = splits.test.size() > 0 ? splits.test : splits.valid.size() > 0 ? splits.valid : splits.train;
   const auto eval_x = eval.flat().to(device_);
-  const auto [fro, sat] = contraction_metrics(model_->encoder(), eval_x, spec_.training.saturation_threshold);
+  const auto measures = contraction_measures(model_->encoder(), eval_x);
+  const auto [fro, sat] = contraction_metrics(measures, spec_.training.saturation_threshold);
   s["jacobian_fro_mean"] = number(fro);
   s["saturation"] = number(sat);
-  s["paper_units"] = paper_units(model_->encoder(), eval_x);
+  s["paper_units"] = paper_units(measures, model_->encoder().input_size());
   s["reconstruction_error"] = number(model_->reconstruction_error(eval_x));
   s["metrics_split"] = splits.test.size() > 0 ? "test" : splits.valid.size() > 0 ? "valid" : "train";
   if (s["best"].contains("log_likelihood")) s["log_likelihood"] = s["best"]["log_likelihood"];

@@ -87,11 +87,14 @@ ContractionMeasures contraction_measures(Encoder& encoder, const torch::Tensor& 
 // Mean per-example ||J_f(x)||_F over x and the saturation of the code (fraction of units within
 // tau of the activation's bounds; NaN for unbounded activations).
 std::pair<double, double> contraction_metrics(Encoder& encoder, const torch::Tensor& x, double tau);
+// The same from measures already taken (a summary that reports both these and paper_units measures once).
+std::pair<double, double> contraction_metrics(const ContractionMeasures& measures, double tau);
 
 // summary.json's paper_units: Table 1's Jacobian measure and SAT in the units chosen by the fit to
 // the paper (kChosenJacobian, kChosenSaturation of carve/metrics/paper_units.h), with every
 // candidate: {"jacobian", "jacobian_unit", "saturation", "saturation_unit", "candidates"}.
 nlohmann::json paper_units(Encoder& encoder, const torch::Tensor& x);
+nlohmann::json paper_units(const ContractionMeasures& measures, int64_t input_size);
 
 // The default run directory of an experiment.
 std::string default_run_directory(const ExperimentSpec& spec);
