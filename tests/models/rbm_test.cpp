@@ -74,27 +74,44 @@ TEST(RBM, AisMatchesTheExactLogPartitionWithinItsStatedError) {
   }
 }
 
+// The step's one product over [h0; hk] x [v0; vk] with rows scaled by phase and count equals the
+// free-energy difference's gradient for CD and PCD, k = 1 and 3, as many chains as the batch or
+// fewer, binary and Gaussian visible units, and its chains are the hand-run chain's.
 TEST(RBM, ContrastiveDivergenceIsTheFreeEnergyDifferenceGradient) {
-  for (bool persistent : {false, true}) {
-    auto rbm = random_rbm(6, 5, VisibleUnits::binary, 0.5, 6);
+  struct Case {
+    bool persistent;
+    int64_t k, chains;
+    VisibleUnits units;
+  };
+  for (const auto& c : {Case{false, 3, 0, VisibleUnits::binary}, Case{true, 3, 0, VisibleUnits::binary},
+                        Case{false, 1, 0, VisibleUnits::gaussian}, Case{true, 1, 5, VisibleUnits::binary},
+                        Case{true, 2, 5, VisibleUnits::gaussian}}) {
+    SCOPED_TRACE(::testing::Message() << "persistent " << c.persistent << ", k " << c.k << ", chains " << c.chains
+                                      << ", " << to_string(c.units));
+    auto rbm = random_rbm(6, 5, c.units, 0.5, 6);
     const auto v0 = torch::bernoulli(torch::full({8, 6}, 0.4, torch::kFloat64));
-    ContrastiveDivergence cd(CDOptions().k(3).persistent(persistent));
-    torch::manual_seed(21);
-    cd.accumulate(*rbm, v0);
-    const auto gw = rbm->weight.grad().clone(), gc = rbm->bias.grad().clone(), gb = rbm->visible_bias.grad().clone();
-    // The same chain again, by hand.
-    torch::manual_seed(21);
-    auto v = v0.clone();
-    {
-      torch::NoGradGuard no_grad;
-      for (int s = 0; s < 3; ++s) v = rbm->sample_visible(rbm->sample_hidden(v));
+    ContrastiveDivergence cd(CDOptions().k(c.k).persistent(c.persistent).chains(c.chains));
+    for (int call = 0; call < 2; ++call) {  // the second call reuses the buffers and, for PCD, the chains
+      const auto start = c.persistent && call == 1 ? cd.chains().clone()
+                         : c.chains > 0           ? v0.index_select(0, torch::arange(c.chains) % 8)
+                                                  : v0.clone();
+      torch::manual_seed(21 + call);
+      cd.accumulate(*rbm, v0);
+      const auto gw = rbm->weight.grad().clone(), gc = rbm->bias.grad().clone(), gb = rbm->visible_bias.grad().clone();
+      // The same chain again, by hand.
+      torch::manual_seed(21 + call);
+      auto v = start;
+      {
+        torch::NoGradGuard no_grad;
+        for (int s = 0; s < c.k; ++s) v = rbm->sample_visible(rbm->sample_hidden(v));
+      }
+      const auto surrogate = rbm->free_energy(v0).mean() - rbm->free_energy(v).mean();
+      const auto g = torch::autograd::grad({surrogate}, {rbm->weight, rbm->bias, rbm->visible_bias});
+      EXPECT_LE(testing::relative_error(gw, g[0]), 1e-12);
+      EXPECT_LE(testing::relative_error(gc, g[1]), 1e-12);
+      EXPECT_LE(testing::relative_error(gb, g[2]), 1e-12);
+      if (c.persistent) EXPECT_TRUE(torch::equal(cd.chains(), v));
     }
-    const auto surrogate = rbm->free_energy(v0).mean() - rbm->free_energy(v).mean();
-    const auto g = torch::autograd::grad({surrogate}, {rbm->weight, rbm->bias, rbm->visible_bias});
-    EXPECT_LE(testing::relative_error(gw, g[0]), 1e-12);
-    EXPECT_LE(testing::relative_error(gc, g[1]), 1e-12);
-    EXPECT_LE(testing::relative_error(gb, g[2]), 1e-12);
-    if (persistent) EXPECT_TRUE(torch::equal(cd.chains(), v));
   }
 }
 

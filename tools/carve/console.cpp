@@ -25,8 +25,9 @@ void ConsoleObserver::on_step(const StepProgress& p) {
   const int width = 24;
   const int filled = static_cast<int>(width * p.step / std::max<int64_t>(1, p.steps));
   const double eta = p.step > 0 ? p.seconds * static_cast<double>(p.steps - p.step) / static_cast<double>(p.step) : 0;
-  const auto terms = fmt::format("loss {:.4g} rec {:.4g}{}", p.loss, p.reconstruction,
-                                 p.contractive_on ? fmt::format(" cae {:.4g}", p.contractive) : "");
+  const auto terms = !p.reconstruction_on ? std::string()
+                                          : fmt::format("loss {:.4g} rec {:.4g}{}", p.loss, p.reconstruction,
+                                                        p.contractive_on ? fmt::format(" cae {:.4g}", p.contractive) : "");
   std::fprintf(stderr, "\r\033[2Kepoch %lld/%lld [%s%s] %3d%% ETA %4.0fs %s", static_cast<long long>(p.epoch),
                static_cast<long long>(p.epochs), std::string(filled, '=').c_str(),
                std::string(width - filled, ' ').c_str(), static_cast<int>(100 * p.step / std::max<int64_t>(1, p.steps)),

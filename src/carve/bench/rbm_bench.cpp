@@ -35,7 +35,7 @@ nlohmann::json bench_rbm(const RbmBenchConfig& c) {
   torch::manual_seed(0);
   const auto x = torch::bernoulli(torch::full({c.examples, visible}, 0.2));
   double best = 1e300;
-  // The trainer's own step (make_pretrainable + make_optimizer), monitoring included.
+  // The trainer's own step (make_pretrainable + make_optimizer); its monitoring runs once an epoch, outside.
   const auto spec = parse_experiment(
       fmt::format("name: bench\ndata: {{dataset: mnist}}\nmodel: {{type: rbm, hidden: {}, cd_k: 1, persistent: true}}\n"
                   "optimizer: {{type: sgd, lr: 0.1, momentum: 0}}\ntraining: {{batch_size: {}}}\n",

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "carve/nn/bernoulli.h"
 
 namespace carve {
 
@@ -57,17 +58,15 @@ AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs, int64_t betas) {
   const auto p = params_of(rbm);
   const int64_t visible = rbm.options.visible();
   // Intermediate RBM at beta: weights beta W, hidden biases beta c, visible biases b. Its
-  // unnormalized log marginal over v:
-  const auto log_p = [&](const torch::Tensor& v, double beta) {
-    const auto hidden = torch::softplus(beta * (torch::mm(v, p.w.t()) + p.c)).sum(1);
-    return p.binary ? torch::mv(v, p.b) + hidden : -0.5 * (v - p.b).pow(2).sum(1) + hidden;
-  };
+  // unnormalized log marginal over v is the visible term (v.b, or -|v - b|^2 / 2) plus
+  // sum_j softplus(beta (v W^T + c)_j); the visible term is the same at every beta, so a weight's
+  // update and the Gibbs transition share one product, v W^T + c, per temperature.
   // Base model (beta = 0): independent visible units with biases b, and the hidden units with
   // zero weights and biases, which contribute a factor 2 each.
   torch::Tensor v;
   double log_z_base = static_cast<double>(rbm.options.hidden()) * std::log(2.0);
   if (p.binary) {
-    v = torch::bernoulli(torch::sigmoid(p.b).expand({runs, visible}));
+    v = sample_bernoulli(torch::sigmoid(p.b).expand({runs, visible}).contiguous());
     log_z_base += torch::softplus(p.b).sum().item<double>();
   } else {
     v = p.b + torch::randn({runs, visible}, p.w.options());
@@ -77,11 +76,17 @@ AISResult ais_log_partition(const RBMImpl& rbm, int64_t runs, int64_t betas) {
   double previous = 0;
   for (int64_t k = 1; k < betas; ++k) {
     const double beta = static_cast<double>(k) / static_cast<double>(betas - 1);
-    log_w += log_p(v, beta) - log_p(v, previous);
+    const auto input = torch::addmm(p.c, v, p.w.t());
+    log_w += (torch::softplus(beta * input) - torch::softplus(previous * input)).sum(1);
     // A Gibbs transition that leaves the beta-intermediate invariant.
-    const auto h = torch::bernoulli(torch::sigmoid(beta * (torch::mm(v, p.w.t()) + p.c)));
-    const auto a = torch::mm(h, beta * p.w) + p.b;
-    v = p.binary ? torch::bernoulli(torch::sigmoid(a)) : a + torch::randn_like(a);
+    auto h = torch::sigmoid(beta * input);
+    sample_bernoulli_(h);
+    auto a = torch::addmm(p.b, h, p.w, 1, beta);
+    if (p.binary) {
+      v = sample_bernoulli_(a.sigmoid_());
+    } else {
+      v = a.add_(torch::randn_like(a));
+    }
     previous = beta;
   }
   const double shift = log_w.max().item<double>();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "carve/nn/bernoulli.h"
+
 
 namespace carve {
 
@@ -10,39 +12,54 @@ ContrastiveDivergence::ContrastiveDivergence(CDOptions options) : options_(optio
   if (options_.chains() < 0) TORCH_CHECK(false, fmt::format("chains must be >= 0, got {}", options_.chains()));
 }
 
-torch::Tensor ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
+void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   torch::NoGradGuard no_grad;
-  const auto h0 = rbm.hidden_probability(v0);
-  torch::Tensor v;
-  if (options_.persistent()) {
-    if (!chains_.defined()) {
-      const int64_t n = options_.chains() > 0 ? options_.chains() : v0.size(0);
-      chains_ = v0.index_select(0, torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(v0.device())) % v0.size(0)).clone();
-    }
-    v = chains_;
-  } else {
-    v = v0;
+  const int64_t b = v0.size(0);
+  if (options_.persistent() && !chains_.defined()) {
+    const int64_t n = options_.chains() > 0 ? options_.chains() : b;
+    chains_ = v0.index_select(0, torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(v0.device())) % b).clone();
   }
-  torch::Tensor hk;
+  const auto start = options_.persistent() ? chains_ : v0;
+  const int64_t m = start.size(0), hidden = rbm.weight.size(0), visible = rbm.weight.size(1);
+  if (!hidden_.defined() || hidden_.size(0) != b + m || hidden_.size(1) != hidden || hidden_.dtype() != v0.dtype() || hidden_.device() != v0.device()) {
+    hidden_ = torch::empty({b + m, hidden}, v0.options());
+    visible_ = torch::empty({b + m, visible}, v0.options());
+  }
+  auto h0 = hidden_.narrow(0, 0, b), hk = hidden_.narrow(0, b, m);
+  auto vk = visible_.narrow(0, b, m);
+  visible_.narrow(0, 0, b).copy_(v0);
+  const auto w_t = rbm.weight.t();
+  at::addmm_out(h0, rbm.bias, v0, w_t).sigmoid_();  // p(h | v0)
+  const bool binary = rbm.options.visible_units() == VisibleUnits::binary;
+  auto v = start;
   for (int64_t step = 0; step < options_.k(); ++step) {
-    v = rbm.sample_visible(rbm.sample_hidden(v));
+    torch::Tensor h;
+    if (step == 0 && !options_.persistent()) {
+      h = sample_bernoulli(h0);  // the chain starts at v0, whose p(h | v0) is h0
+    } else {
+      h = torch::addmm(rbm.bias, v, w_t).sigmoid_();
+      sample_bernoulli_(h);
+    }
+    at::addmm_out(vk, rbm.visible_bias, h, rbm.weight);  // E[v | h]
+    if (binary) {
+      sample_bernoulli_(vk.sigmoid_());
+    } else {
+      vk.add_(torch::randn_like(vk));
+    }
+    v = vk;
   }
-  hk = rbm.hidden_probability(v);
-  if (options_.persistent()) chains_ = v;
+  at::addmm_out(hk, rbm.bias, vk, w_t).sigmoid_();  // p(h | vk)
+  if (options_.persistent()) chains_ = vk;
 
-  const double n0 = static_cast<double>(v0.size(0)), nk = static_cast<double>(v.size(0));
-  // Positive minus negative statistics, negated: the gradient of the negative log-likelihood.
-  torch::Tensor grad_w;
-  if (v.size(0) == v0.size(0)) {
-    // One product for both phases: [h0; -hk]^T [v0; vk].
-    grad_w = torch::mm(torch::cat({-h0, hk}).t(), torch::cat({v0, v})) / n0;
-  } else {
-    grad_w = torch::mm(hk.t(), v) / nk - torch::mm(h0.t(), v0) / n0;
-  }
-  rbm.weight.mutable_grad() = grad_w;
-  rbm.bias.mutable_grad() = hk.mean(0) - h0.mean(0);
-  rbm.visible_bias.mutable_grad() = v.mean(0) - v0.mean(0);
-  return h0;
+  // Positive minus negative statistics, negated (the gradient of the negative log-likelihood):
+  // with the rows of [h0; hk] scaled by -1/b and 1/m, dW = [h0; hk]^T [v0; vk] and dc its column sums.
+  h0.mul_(-1.0 / static_cast<double>(b));
+  hk.mul_(1.0 / static_cast<double>(m));
+  auto& grad_w = rbm.weight.mutable_grad();
+  if (!grad_w.defined() || grad_w.sizes() != rbm.weight.sizes()) grad_w = torch::empty_like(rbm.weight);
+  at::mm_out(grad_w, hidden_.t(), visible_);
+  rbm.bias.mutable_grad() = hidden_.sum(0);
+  rbm.visible_bias.mutable_grad() = vk.mean(0) - v0.mean(0);
 }
 
 }  // namespace carve

@@ -5,7 +5,12 @@
 // the optimizer) takes the step:
 //   dW = -(<h v^T>_data - <h v^T>_model)   with <.>_data from p(h | v0) and <.>_model from the
 //   end of k Gibbs steps, started at v0 (CD-k) or at persistent chains (PCD-k).
-// The chains use torch's global generator, so a seeded run is reproducible.
+// The chains use torch's global generator (through carve::sample_bernoulli), so a seeded run is
+// reproducible. A step is the products it needs and little else (issue 17, point 2): p(h | v0) and
+// p(h | vk) are written into one [h0; hk] buffer, v0 and vk into one [v0; vk] buffer, each scaled
+// in place by its phase's sign and 1/rows, and the weight gradient is one product of the two
+// written into the gradient's own storage; CD-k's first hidden sample reuses p(h | v0). Monitoring
+// (reconstruction, likelihoods) is not part of it: the trainer measures it once an epoch.
 //
 //   carve::ContrastiveDivergence cd(carve::CDOptions().k(1).persistent(true));
 //   cd.accumulate(*rbm, v0);  optimizer.step();
@@ -29,8 +34,7 @@ struct CDOptions {
 class ContrastiveDivergence {
  public:
   explicit ContrastiveDivergence(CDOptions options = {});
-  // Returns p(h = 1 | v0), the positive phase, for monitoring without another pass.
-  torch::Tensor accumulate(RBMImpl& rbm, const torch::Tensor& v0);
+  void accumulate(RBMImpl& rbm, const torch::Tensor& v0);
   // The persistent chains (undefined before the first PCD batch), for checkpoints.
   const torch::Tensor& chains() const { return chains_; }
   void set_chains(torch::Tensor chains) { chains_ = std::move(chains); }
@@ -39,6 +43,7 @@ class ContrastiveDivergence {
  private:
   CDOptions options_;
   torch::Tensor chains_;
+  torch::Tensor hidden_, visible_;  // [h0; hk] and [v0; vk], reused while the batch's shape holds
 };
 
 }  // namespace carve

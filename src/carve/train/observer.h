@@ -41,6 +41,7 @@ struct StepProgress {
   double seconds = 0;             ///< since the epoch started
   double loss = 0, reconstruction = 0, contractive = 0;  ///< means so far
   bool contractive_on = false;
+  bool reconstruction_on = true;  ///< false: the model measures it once an epoch (an RBM), not per step
 };
 
 /// Told of a run's steps, epochs and messages: the CLI's progress bar and log are observers (the

@@ -77,8 +77,9 @@ class RBMModel : public Pretrainable {
 
   torch::nn::Module& module() override { return *rbm_; }
   Encoder& encoder() override { return *rbm_; }
+  bool reconstruction_in_step() const override { return false; }
   torch::Tensor compute_gradients(const torch::Tensor& x) override {
-    const auto h0 = cd_.accumulate(*rbm_, x);
+    cd_.accumulate(*rbm_, x);
     const double wd = spec_.regularizers.weight_decay.weight;
     double wd_term = 0;
     if (wd > 0) {
@@ -86,13 +87,7 @@ class RBMModel : public Pretrainable {
       rbm_->weight.mutable_grad().add_(rbm_->weight, 2 * wd);  // d/dW of wd * sum W^2
       wd_term = rbm_->weight.pow(2).sum().item<double>();
     }
-    double rec;
-    {
-      // reconstruction_error(x) from the positive phase CD already computed (same parameters).
-      torch::NoGradGuard no_grad;
-      rec = (rbm_->visible_mean(h0) - x).pow(2).sum(-1).mean().item<double>();
-    }
-    return torch::tensor({rec, wd_term, 0.0, 0.0, 0.0, rec + wd * wd_term}, torch::kFloat64);
+    return torch::tensor({0.0, wd_term, 0.0, 0.0, 0.0, wd * wd_term}, torch::kFloat64);
   }
   double reconstruction_error(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;

@@ -36,6 +36,11 @@ class Pretrainable {
   /// recorded (UsageError for "fused" where it does not apply).
   virtual std::string step() const { return "autograd"; }
   virtual void use_step(const std::string& step);
+  /// Whether compute_gradients' terms include the batch's reconstruction. An RBM's step has no
+  /// use for it (issue 17, point 2: monitoring off the hot path): its terms carry 0 there and the
+  /// trainer measures the reconstruction once an epoch, over the first training.metric_examples
+  /// training examples, and adds it to the epoch's loss.
+  virtual bool reconstruction_in_step() const { return true; }
   // Mean per-example reconstruction error over x (the model's own measure), without gradients.
   virtual double reconstruction_error(const torch::Tensor& x) = 0;
   virtual torch::Tensor reconstruct(const torch::Tensor& x) = 0;

@@ -51,13 +51,15 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 struct RunData {
   Splits splits;
   torch::Tensor train_x, valid_x, metric_x;
+  torch::Tensor train_metric_x;  // the first metric_examples training examples
 };
 
 RunData load_data(const ExperimentSpec& spec, const Splits* given, const torch::Device& device, const Observers& observers) {
-  RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}};
+  RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}, {}};
   d.train_x = d.splits.train.flat().to(device);
   if (d.splits.valid.size() > 0) d.valid_x = d.splits.valid.flat().to(device);
   d.metric_x = (d.valid_x.defined() ? d.valid_x : d.train_x).slice(0, 0, spec.training.metric_examples);
+  d.train_metric_x = d.train_x.slice(0, 0, spec.training.metric_examples);
   return d;
 }
 
@@ -243,7 +245,8 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
       const auto mean = (sums / static_cast<double>(step + 1)).cpu();
       const StepProgress p{epoch + 1, spec_.training.epochs, step + 1, steps, since(start),
                            mean[index(Term::loss)].item<double>(), mean[index(Term::reconstruction)].item<double>(),
-                           mean[index(Term::contractive)].item<double>(), spec_.regularizers.contractive.weight > 0};
+                           mean[index(Term::contractive)].item<double>(), spec_.regularizers.contractive.weight > 0,
+                           model_->reconstruction_in_step()};
       for (const auto& o : options_.observers) o->on_step(p);
     }
   }
@@ -256,6 +259,10 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   r.contractive = mean[index(Term::contractive)].item<double>();
   r.higher_order = mean[index(Term::higher_order)].item<double>();
   r.sparsity = mean[index(Term::sparsity)].item<double>();
+  if (!model_->reconstruction_in_step()) {  // measured here, off the step's hot path
+    r.reconstruction = mean_reconstruction_error(*model_, data_.train_metric_x);
+    r.loss += r.reconstruction;
+  }
   r.valid_reconstruction = data_.valid_x.defined() ? mean_reconstruction_error(*model_, data_.valid_x) : std::nan("");
   std::tie(r.jacobian_fro, r.saturation) =
       contraction_metrics(model_->encoder(), data_.metric_x, spec_.training.saturation_threshold);
