@@ -46,8 +46,26 @@ torch::Tensor RBMImpl::visible_mean(const torch::Tensor& h) const {
 torch::Tensor RBMImpl::sample_hidden(const torch::Tensor& v) const { return sample_bernoulli(hidden_probability(v)); }
 
 torch::Tensor RBMImpl::sample_visible(const torch::Tensor& h) const {
-  const auto mean = visible_mean(h);
-  return options.visible_units() == VisibleUnits::binary ? sample_bernoulli(mean) : mean + torch::randn_like(mean);
+  torch::NoGradGuard no_grad;
+  auto mean = visible_mean(h);
+  return sample_visible_(mean);
+}
+
+// linear(v, W, c) is addmm(c, v, W^T) on every device, so these equal the functions above.
+torch::Tensor& RBMImpl::hidden_probability_out(torch::Tensor& out, const torch::Tensor& v) const {
+  torch::NoGradGuard no_grad;
+  return at::addmm_out(out, bias, v, weight.t()).sigmoid_();
+}
+
+torch::Tensor& RBMImpl::visible_mean_out(torch::Tensor& out, const torch::Tensor& h) const {
+  torch::NoGradGuard no_grad;
+  at::addmm_out(out, visible_bias, h, weight);
+  return options.visible_units() == VisibleUnits::binary ? out.sigmoid_() : out;
+}
+
+torch::Tensor& RBMImpl::sample_visible_(torch::Tensor& mean) const {
+  torch::NoGradGuard no_grad;
+  return options.visible_units() == VisibleUnits::binary ? sample_bernoulli_(mean) : mean.add_(torch::randn_like(mean));
 }
 
 torch::Tensor RBMImpl::free_energy(const torch::Tensor& v) const {

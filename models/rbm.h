@@ -49,6 +49,13 @@ class RBMImpl : public torch::nn::Cloneable<RBMImpl>, public Encoder {
   torch::Tensor visible_mean(const torch::Tensor& h) const;         // E[v | h]
   torch::Tensor sample_hidden(const torch::Tensor& v) const;        // torch's global generator
   torch::Tensor sample_visible(const torch::Tensor& h) const;
+  // The same as the step needs them (contrastive divergence): written into `out`, which has the
+  // result's shape, dtype and device, with no autograd graph and no allocation.
+  torch::Tensor& hidden_probability_out(torch::Tensor& out, const torch::Tensor& v) const;
+  torch::Tensor& visible_mean_out(torch::Tensor& out, const torch::Tensor& h) const;
+  // A sample of v given its mean E[v | h], written over `mean`: 0/1 draws for binary visible
+  // units, mean + N(0, 1) for Gaussian ones (sample_visible's draws).
+  torch::Tensor& sample_visible_(torch::Tensor& mean) const;
   // F(v) = -log sum_h exp(-E(v, h)), per example.
   torch::Tensor free_energy(const torch::Tensor& v) const;
   // Mean squared error of the mean-field reconstruction E[v | p(h | v)], summed over inputs.

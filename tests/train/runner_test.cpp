@@ -326,6 +326,11 @@ TEST_F(Runner, RbmTrainsResumesAndReportsItsLogLikelihood) {
   ma.read("weight", wa);
   mb.read("weight", wb);
   EXPECT_TRUE(torch::equal(wa, wb));
+  // The chains are saved alone, not the step's [batch + chains, inputs] buffer they view.
+  torch::Tensor chains;
+  ASSERT_TRUE(a.try_read("rbm_chains", chains));
+  EXPECT_EQ(chains.size(0), 30);
+  EXPECT_EQ(chains.storage().nbytes(), chains.nbytes());
 }
 
 TEST(ExperimentRbm, RejectsAutoEncoderOnlyKeysAndRegularizers) {

@@ -28,27 +28,19 @@ void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   auto h0 = hidden_.narrow(0, 0, b), hk = hidden_.narrow(0, b, m);
   auto vk = visible_.narrow(0, b, m);
   visible_.narrow(0, 0, b).copy_(v0);
-  const auto w_t = rbm.weight.t();
-  at::addmm_out(h0, rbm.bias, v0, w_t).sigmoid_();  // p(h | v0)
-  const bool binary = rbm.options.visible_units() == VisibleUnits::binary;
-  auto v = start;
+  rbm.hidden_probability_out(h0, v0);
+  // The chain's hidden samples are drawn in hk, which is free until p(h | vk) is written there.
   for (int64_t step = 0; step < options_.k(); ++step) {
-    torch::Tensor h;
     if (step == 0 && !options_.persistent()) {
-      h = sample_bernoulli(h0);  // the chain starts at v0, whose p(h | v0) is h0
+      hk.copy_(h0);  // the chain starts at v0, whose p(h | v0) is h0
     } else {
-      h = torch::addmm(rbm.bias, v, w_t).sigmoid_();
-      sample_bernoulli_(h);
+      rbm.hidden_probability_out(hk, step == 0 ? start : vk);  // PCD's chains may be vk itself
     }
-    at::addmm_out(vk, rbm.visible_bias, h, rbm.weight);  // E[v | h]
-    if (binary) {
-      sample_bernoulli_(vk.sigmoid_());
-    } else {
-      vk.add_(torch::randn_like(vk));
-    }
-    v = vk;
+    sample_bernoulli_(hk);
+    rbm.visible_mean_out(vk, hk);
+    rbm.sample_visible_(vk);
   }
-  at::addmm_out(hk, rbm.bias, vk, w_t).sigmoid_();  // p(h | vk)
+  rbm.hidden_probability_out(hk, vk);
   if (options_.persistent()) chains_ = vk;
 
   // Positive minus negative statistics, negated (the gradient of the negative log-likelihood):

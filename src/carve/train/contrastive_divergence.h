@@ -35,7 +35,8 @@ class ContrastiveDivergence {
  public:
   explicit ContrastiveDivergence(CDOptions options = {});
   void accumulate(RBMImpl& rbm, const torch::Tensor& v0);
-  // The persistent chains (undefined before the first PCD batch), for checkpoints.
+  // The persistent chains (undefined before the first PCD batch), for checkpoints: a view into
+  // the step's buffers, so clone it to keep it past the next accumulate().
   const torch::Tensor& chains() const { return chains_; }
   void set_chains(torch::Tensor chains) { chains_ = std::move(chains); }
   const CDOptions& options() const { return options_; }

@@ -51,15 +51,13 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 struct RunData {
   Splits splits;
   torch::Tensor train_x, valid_x, metric_x;
-  torch::Tensor train_metric_x;  // the first metric_examples training examples
 };
 
 RunData load_data(const ExperimentSpec& spec, const Splits* given, const torch::Device& device, const Observers& observers) {
-  RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}, {}};
+  RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}};
   d.train_x = d.splits.train.flat().to(device);
   if (d.splits.valid.size() > 0) d.valid_x = d.splits.valid.flat().to(device);
   d.metric_x = (d.valid_x.defined() ? d.valid_x : d.train_x).slice(0, 0, spec.training.metric_examples);
-  d.train_metric_x = d.train_x.slice(0, 0, spec.training.metric_examples);
   return d;
 }
 
@@ -260,7 +258,7 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   r.higher_order = mean[index(Term::higher_order)].item<double>();
   r.sparsity = mean[index(Term::sparsity)].item<double>();
   if (!model_->reconstruction_in_step()) {  // measured here, off the step's hot path
-    r.reconstruction = mean_reconstruction_error(*model_, data_.train_metric_x);
+    r.reconstruction = mean_reconstruction_error(*model_, data_.train_x.slice(0, 0, spec_.training.metric_examples));
     r.loss += r.reconstruction;
   }
   r.valid_reconstruction = data_.valid_x.defined() ? mean_reconstruction_error(*model_, data_.valid_x) : std::nan("");
