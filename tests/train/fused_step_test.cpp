@@ -94,6 +94,42 @@ TEST(FusedStep, EveryCombinationEqualsAutograd) {
   EXPECT_EQ(cases, 5 * 2 * 3 * (5 + 4));
 }
 
+// The step keeps its buffers and the gradients' storage across steps: batches of other sizes
+// (an epoch's smaller last batch, then full ones again), a non-finite step between them, and
+// parameters that move, each step still equals autograd's on its own batch.
+TEST(FusedStep, StepsAfterStepsOfOtherSizesEqualAutograd) {
+  for (const char* tied : {"true", "false"}) {
+    const auto spec = spec_of(fmt::format("activation: sigmoid, tied: {}", tied),
+                              "{weight_decay: {weight: 0.01}, contractive: {weight: 0.3}, sparsity: {weight: 0.2, kind: l1}}");
+    torch::manual_seed(3);
+    AutoEncoder ae(AutoEncoderOptions(7, spec.model.hidden).tied(spec.model.tied));
+    ae->to(torch::kFloat64);
+    const auto params = ae->parameters();
+    FusedStep step(*ae, spec);
+    for (const int64_t rows : {6, 4, 0, 6, 9}) {  // 0: a batch with a NaN
+      SCOPED_TRACE(::testing::Message() << "tied " << tied << ", rows " << rows);
+      auto x = torch::rand({rows > 0 ? rows : 5, 7}, torch::kFloat64);
+      if (rows == 0) x[2][3] = std::nan("");
+      // autograd's gradients without touching .grad, which the fused step wrote last time and reuses.
+      auto [loss, reference] = training_loss(*ae, spec, contractive_penalty(spec), x);
+      const auto expected = torch::autograd::grad({loss}, params, {}, false, false, false);
+      const auto terms = step.compute_gradients(x, x);
+      if (rows == 0) {
+        EXPECT_FALSE(torch::isfinite(terms).all().item<bool>());
+        for (const auto& p : params) EXPECT_FALSE(p.grad().defined());
+        continue;
+      }
+      EXPECT_LE(testing::relative_error(terms, reference), 1e-12);
+      for (size_t i = 0; i < params.size(); ++i) {
+        ASSERT_TRUE(params[i].grad().defined()) << "parameter " << i;
+        EXPECT_LE(testing::relative_error(params[i].grad(), expected[i]), 1e-10) << "parameter " << i;
+      }
+      torch::NoGradGuard no_grad;
+      for (auto& p : ae->parameters()) p.sub_(p.grad(), 0.5);  // the next step sees other weights
+    }
+  }
+}
+
 TEST(FusedStep, TrainingStepResolvesAndRefusesWhereItDoesNotApply) {
   const auto ae = spec_of("activation: sigmoid", "{contractive: {weight: 0.1}}");
   EXPECT_TRUE(uses_fused_step(ae));

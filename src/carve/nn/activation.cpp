@@ -36,6 +36,17 @@ torch::Tensor activate(Activation activation, const torch::Tensor& a) {
   TORCH_CHECK(false, "unhandled activation");
 }
 
+torch::Tensor& activate_(Activation activation, torch::Tensor& a) {
+  switch (activation) {
+    case Activation::sigmoid: return a.sigmoid_();
+    case Activation::tanh: return a.tanh_();
+    case Activation::softplus: return at::softplus_out(a, a, 1, 20);  // torch::softplus's defaults
+    case Activation::relu: return a.relu_();
+    case Activation::linear: return a;
+  }
+  TORCH_CHECK(false, "unhandled activation");
+}
+
 torch::Tensor derivative_from_output(Activation activation, const torch::Tensor& h) {
   switch (activation) {
     case Activation::sigmoid: return h * (1 - h);

@@ -25,6 +25,8 @@ const std::vector<std::string>& activation_names();
 
 /// f(a).
 torch::Tensor activate(Activation activation, const torch::Tensor& pre_activation);
+/// f(a) written over a (no autograd: the fused step's buffers).
+torch::Tensor& activate_(Activation activation, torch::Tensor& pre_activation);
 
 // f'(a) expressed through h = f(a):
 //   sigmoid  h (1 - h)        tanh    1 - h^2

@@ -19,19 +19,44 @@ namespace carve {
 
 namespace {
 
-// f''(A) from h = f(A): the derivative of derivative_from_output(h) through h.
-torch::Tensor second_derivative(Activation act, const torch::Tensor& h, const torch::Tensor& d) {
+// f'(A) f''(A) from h = f(A) and d = f'(A) (f'' the derivative of derivative_from_output(h)
+// through h), written into `out`; false where f'' is zero (relu, linear).
+bool first_times_second_derivative(Activation act, const torch::Tensor& h, const torch::Tensor& d, torch::Tensor& out) {
   switch (act) {
-    case Activation::sigmoid: return d * (1 - 2 * h);          // h(1-h)(1-2h)
-    case Activation::tanh: return -2 * h * d;                  // -2h(1-h²)
-    case Activation::softplus: return d * torch::exp(-h);      // σ(1-σ), 1-σ = e^-h
+    case Activation::sigmoid: at::mul_out(out, h, -2).add_(1); break;  // f'' = h(1-h)(1-2h) = d (1-2h)
+    case Activation::tanh: at::mul_out(out, h, -2); break;             // f'' = -2h(1-h²) = -2h d
+    case Activation::softplus: at::exp_out(out, -h); break;            // f'' = σ(1-σ) = d e^-h, 1-σ = e^-h
     case Activation::relu:
-    case Activation::linear: return torch::zeros_like(h);
+    case Activation::linear: return false;
   }
-  TORCH_CHECK(false, "unhandled activation");
+  out.mul_(d).mul_(d);
+  return true;
 }
 
-void set_grad(torch::Tensor& p, const torch::Tensor& g) { p.mutable_grad() = g; }
+// Rows [0, rows) of a buffer kept across steps; it grows (never shrinks) to rows x cols in
+// like's dtype and device, so an epoch's last, smaller batch allocates nothing.
+torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const torch::Tensor& like) {
+  if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != cols || buffer.dtype() != like.dtype() ||
+      buffer.device() != like.device()) {
+    buffer = torch::empty({rows, cols}, like.options());
+  }
+  return buffer.size(0) == rows ? buffer : buffer.narrow(0, 0, rows);
+}
+
+// A parameter's .grad, kept across steps and written in place (the optimizers only read it).
+torch::Tensor& grad_of(torch::Tensor& p) {
+  auto& g = p.mutable_grad();
+  if (!g.defined() || g.sizes() != p.sizes() || g.dtype() != p.dtype() || g.device() != p.device()) {
+    g = torch::empty_like(p);
+  }
+  return g;
+}
+
+// ||W_j||² per row, without a W-sized temporary.
+torch::Tensor row_norms_squared(const torch::Tensor& w) {
+  const std::vector<int64_t> rows{1};
+  return torch::linalg_vector_norm(w, 2, rows, false, c10::nullopt).square_();
+}
 
 }  // namespace
 
@@ -65,41 +90,73 @@ FusedStep::FusedStep(AutoEncoderImpl& ae, const ExperimentSpec& spec)
   if (!gap.empty()) throw UsageError(fmt::format("training.step: fused does not cover {}", gap));
 }
 
+// [reconstruction, weight decay, contractive, higher-order, sparsity, total] from the sums
+// [reconstruction, weight decay, contractive, sparsity] of a batch of B examples: the means
+// over the batch (the KL sparsity is already one) and the weighted total of the terms in use.
+const torch::Tensor& FusedStep::terms_map(double n, const torch::Device& device) {
+  if (!terms_map_.defined() || terms_map_n_ != n || terms_map_.device() != device) {
+    const double sparse_scale = kl_sparsity_ ? 1 : 1 / n;
+    const auto used = [](double weight) { return weight > 0 ? weight : 0.0; };
+    terms_map_ = torch::tensor({1 / n, 0.0, 0.0, 0.0,  //
+                                0.0, 1.0, 0.0, 0.0,  //
+                                0.0, 0.0, 1 / n, 0.0,  //
+                                0.0, 0.0, 0.0, 0.0,  //
+                                0.0, 0.0, 0.0, sparse_scale,  //
+                                1 / n, used(weight_decay_), used(contractive_) / n, used(sparsity_) * sparse_scale},
+                               torch::kFloat64)
+                     .view({6, 4})
+                     .to(device);
+    terms_map_n_ = n;
+  }
+  return terms_map_;
+}
+
 torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::Tensor& xin) {
   torch::NoGradGuard no_grad;
   const auto& o = ae_.options;
   const bool tied = o.tied();
-  const double n = static_cast<double>(x.size(0));
-  const auto W = ae_.weight.detach();
-  const auto M = tied ? W : ae_.decoder_weight.detach().t();  // [H, D]: Z = h M + c
+  const int64_t b = x.size(0), inputs = x.size(1);
+  const double n = static_cast<double>(b);
+  const auto& W = ae_.weight;  // no autograd graph under the guard: no detach needed
+  const auto M = tied ? W : ae_.decoder_weight.t();  // [H, D]: Z = h M + c
 
-  // Forward: two products.
-  const auto A = torch::addmm(ae_.bias.detach(), xin, W.t());
-  const auto h = activate(o.activation(), A);
-  const auto Z = torch::addmm(ae_.visible_bias.detach(), h, M);
+  // Forward: two products, into buffers kept across steps.
+  auto h = rows_of(h_, b, W.size(0), x);
+  activate_(o.activation(), at::addmm_out(h, ae_.bias, xin, W.t()));
+  auto Z = rows_of(z_, b, inputs, x);
+  at::addmm_out(Z, ae_.visible_bias, h, M);
 
-  // The reconstruction and its gradient with respect to Z.
-  const auto zero = torch::zeros({}, x.options());
-  torch::Tensor recon, dZ;
+  // The reconstruction, then its gradient with respect to Z written over Z.
+  // Each loss term is kept as a sum (reconstruction, weight decay, contractive, sparsity); one
+  // product with terms_map() makes them the reported terms and their total.
+  if (!zero_.defined() || zero_.dtype() != x.dtype() || zero_.device() != x.device()) zero_ = torch::zeros({}, x.options());
+  const auto& zero = zero_;
+  auto t = rows_of(scratch_, b, inputs, x);
+  torch::Tensor recon;
+  auto& dZ = Z;
   if (o.loss() == ReconstructionLoss::cross_entropy) {
     // softplus(Z) − x Z: binary cross-entropy with logits.
-    recon = (torch::softplus(Z) - x * Z).sum() / n;
-    dZ = torch::sigmoid(Z).sub_(x).div_(n);
+    recon = at::softplus_out(t, Z, 1, 20).addcmul_(x, Z, -1).sum();
+    Z.sigmoid_().sub_(x).div_(n);
   } else {
     const bool sigmoid = o.decoder_activation() == Activation::sigmoid;
-    const auto y = sigmoid ? torch::sigmoid(Z) : Z;
-    const auto r = y - x;
-    recon = r.pow(2).sum() / n;
-    dZ = sigmoid ? r.mul(y * (1 - y)).mul_(2 / n) : r.mul(2 / n);
+    if (sigmoid) Z.sigmoid_();  // y
+    at::sub_out(t, Z, x);       // r = y − x
+    recon = t.pow(2).sum();
+    if (sigmoid) {
+      Z.mul_(1 - Z).mul_(t).mul_(2 / n);  // 2 r y (1 − y) / B
+    } else {
+      Z.copy_(t).mul_(2 / n);
+    }
   }
 
-  // Backward through the decoder: the code's gradient and the decoder's weight gradient.
-  auto dh = torch::mm(dZ, M.t());
-  const auto dM = torch::mm(h.t(), dZ);  // [H, D]
+  // Backward through the decoder: the code's gradient.
+  auto dh = rows_of(dh_, b, W.size(0), x);
+  at::mm_out(dh, dZ, M.t());
   auto sparse = zero;
   if (sparsity_ > 0) {
     if (!kl_sparsity_) {
-      sparse = h.abs().sum() / n;
+      sparse = h.abs().sum();  // / B in terms_map()
       dh.add_(torch::sign(h), sparsity_ / n);
     } else {
       const double rho = sparsity_target_;
@@ -116,47 +173,47 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   const auto d = derivative_from_output(o.activation(), h);
   auto dA = dh.mul_(d);
   auto cae = zero;
-  torch::Tensor row_scale;  // λ 2 mean_b f'² per code unit: the penalty's gradient through ||W_j||²
+  torch::Tensor norms, row_scale;  // row_scale: λ 2 mean_b f'² per code unit, the penalty's gradient through ||W_j||²
   if (contractive_ > 0) {
-    const auto norms = W.pow(2).sum(1);  // ||W_j||²
-    const auto d2 = d * d;
-    cae = torch::mv(d2, norms).sum() / n;
-    dA.add_((d * second_derivative(o.activation(), h, d)) * norms.unsqueeze(0), 2 * contractive_ / n);
-    row_scale = d2.sum(0).mul_(2 * contractive_ / n);
+    norms = row_norms_squared(W);
+    auto t2 = rows_of(code_scratch_, b, W.size(0), x);
+    at::mul_out(t2, d, d);  // f'²
+    row_scale = t2.sum(0);  // Σ_b f'² per code unit
+    cae = at::dot(row_scale, norms);
+    row_scale.mul_(2 * contractive_ / n);
+    if (first_times_second_derivative(o.activation(), h, d, t2)) dA.addcmul_(t2, norms.unsqueeze(0), 2 * contractive_ / n);
   }
 
-  // The encoder's gradients.
-  auto dW = torch::mm(dA.t(), xin);
-  if (tied) dW.add_(dM);
-  if (row_scale.defined()) dW.add_(W * row_scale.unsqueeze(1));
+  // The weight gradients, each product written into the gradient's own storage; the tied
+  // decoder's h^T dZ is accumulated into the encoder's, and the row-scaled terms are one pass.
+  auto& dW = grad_of(ae_.weight);
+  at::mm_out(dW, dA.t(), xin);
+  if (tied) dW.addmm_(h.t(), dZ);
   auto wd = zero;
-  if (weight_decay_ > 0) {
-    wd = W.pow(2).sum();
+  if (weight_decay_ > 0) wd = norms.defined() ? norms.sum() : row_norms_squared(W).sum();
+  if (row_scale.defined()) {
+    if (weight_decay_ > 0) row_scale.add_(2 * weight_decay_);
+    dW.addcmul_(W, row_scale.unsqueeze(1));
+  } else if (weight_decay_ > 0) {
     dW.add_(W, 2 * weight_decay_);
   }
-  torch::Tensor dDecoder;
   if (!tied) {
-    dDecoder = dM.t().contiguous();
+    const auto& Wd = ae_.decoder_weight;
+    auto& dDecoder = grad_of(ae_.decoder_weight);
+    at::mm_out(dDecoder, dZ.t(), h);  // [D, H], the decoder weight's layout
     if (weight_decay_ > 0) {
-      const auto Wd = ae_.decoder_weight.detach();
-      wd = wd + Wd.pow(2).sum();
+      wd = wd + row_norms_squared(Wd).sum();
       dDecoder.add_(Wd, 2 * weight_decay_);
     }
   }
+  at::sum_out(grad_of(ae_.bias), dA, 0);
+  at::sum_out(grad_of(ae_.visible_bias), dZ, 0);
+
   // The terms as the autograd step reports them: the weighted sum of the terms in use.
-  auto total = recon;
-  for (auto [weight, term] : {std::pair{weight_decay_, wd}, {contractive_, cae}, {sparsity_, sparse}}) {
-    if (weight > 0) total = total + weight * term;
-  }
-  const auto terms = torch::stack({recon, wd, cae, zero, sparse, total}).to(torch::kFloat64);
+  const auto terms = at::mv(terms_map(n, x.device()), torch::stack({recon, wd, cae, sparse}).to(torch::kFloat64));
   if (!torch::isfinite(terms).all().item<bool>()) {
     for (auto p : ae_.parameters()) p.mutable_grad() = torch::Tensor();
-    return terms;
   }
-  set_grad(ae_.weight, dW);
-  set_grad(ae_.bias, dA.sum(0));
-  set_grad(ae_.visible_bias, dZ.sum(0));
-  if (!tied) set_grad(ae_.decoder_weight, dDecoder);
   return terms;
 }
 

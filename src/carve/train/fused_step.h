@@ -35,7 +35,8 @@ class FusedStep {
  public:
   FusedStep(AutoEncoderImpl& ae, const ExperimentSpec& spec);
 
-  /// Writes d loss / d p into p.grad() for every parameter of the auto-encoder, for the batch x
+  /// Writes d loss / d p into p.grad() for every parameter of the auto-encoder (into the storage
+  /// of the previous step's gradient when it has the parameter's shape), for the batch x
   /// (the reconstruction's target) with input xin (x corrupted, or x itself), and returns the loss
   /// terms [reconstruction, weight decay, contractive, higher-order (0), sparsity, total] in
   /// float64, as the autograd step does. With a non-finite loss the gradients are left undefined.
@@ -45,6 +46,12 @@ class FusedStep {
   AutoEncoderImpl& ae_;
   double weight_decay_, contractive_, sparsity_, sparsity_target_;
   bool kl_sparsity_;
+  // Buffers kept across steps: the code, Z then dZ, dh then dA, and scratch for the
+  // reconstruction's terms [B, D] and the penalty's [B, H].
+  torch::Tensor h_, z_, dh_, scratch_, code_scratch_, zero_;
+  torch::Tensor terms_map_;  // [6, 4] float64, for batches of terms_map_n_ examples
+  double terms_map_n_ = 0;
+  const torch::Tensor& terms_map(double n, const torch::Device& device);
 };
 
 }  // namespace carve
