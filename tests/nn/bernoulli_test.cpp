@@ -101,6 +101,30 @@ TEST(Bernoulli, ReproducibleBySeedWhateverTheThreadsAndInPlace) {
   EXPECT_TRUE(torch::equal(a, d));
 }
 
+// The vectorized blocks, the tails and each thread's share give every element the draw of its
+// own Philox word: u(word i % 4 of block i / 4) < p_i (24 bits for float, 32 for double).
+TEST(Bernoulli, EveryElementIsTheDrawOfItsPhiloxWord) {
+  const uint64_t key = 0x0123456789abcdefull;
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const int64_t n : {1, 3, 63, 64, 65, 67, 1000, 8192 * 4 + 77}) {
+      const auto p = torch::rand({n}, dtype);
+      auto out = torch::empty_like(p);
+      sample_bernoulli_with_key(p, out, key);
+      const auto pd = p.to(torch::kDouble), od = out.to(torch::kDouble);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const uint64_t block = static_cast<uint64_t>(i / 4);
+        const auto w = philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0, 0},
+                                     {static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32)})[static_cast<size_t>(i % 4)];
+        const double u = dtype == torch::kFloat ? static_cast<double>(w >> 8) * 0x1p-24 : static_cast<double>(w) * 0x1p-32;
+        const double pi = pd[i].item<double>(), expected = (dtype == torch::kFloat ? static_cast<float>(u) < static_cast<float>(pi) : u < pi) ? 1 : 0;
+        wrong += od[i].item<double>() != expected;
+      }
+      EXPECT_EQ(wrong, 0) << "n " << n << ", " << dtype;
+    }
+  }
+}
+
 TEST(Bernoulli, OtherLayoutsFallBackToTorch) {
   torch::manual_seed(10);
   const auto p = torch::full({200, 300}, 0.3, torch::kDouble).t();  // not contiguous
