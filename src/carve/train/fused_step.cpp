@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "carve/error.h"
@@ -126,33 +127,36 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   auto Z = rows_of(z_, b, inputs, x);
   at::addmm_out(Z, ae_.visible_bias, h, M);
 
-  // The reconstruction, then its gradient with respect to Z written over Z.
+  // The reconstruction, then its gradient with respect to Z as z_grad = dZ / z_scale (over Z,
+  // or the residual itself), z_scale being folded into the products that read it.
   // Each loss term is kept as a sum (reconstruction, weight decay, contractive, sparsity); one
   // product with terms_map() makes them the reported terms and their total.
   if (!zero_.defined() || zero_.dtype() != x.dtype() || zero_.device() != x.device()) zero_ = torch::zeros({}, x.options());
   const auto& zero = zero_;
   auto t = rows_of(scratch_, b, inputs, x);
   torch::Tensor recon;
-  auto& dZ = Z;
+  torch::Tensor z_grad = Z;
+  double z_scale = 1 / n;
   if (o.loss() == ReconstructionLoss::cross_entropy) {
     // softplus(Z) − x Z: binary cross-entropy with logits.
     recon = at::softplus_out(t, Z, 1, 20).addcmul_(x, Z, -1).sum();
-    Z.sigmoid_().sub_(x).div_(n);
+    Z.sigmoid_().sub_(x);  // dZ = (σ(Z) − x) / B
   } else {
     const bool sigmoid = o.decoder_activation() == Activation::sigmoid;
     if (sigmoid) Z.sigmoid_();  // y
     at::sub_out(t, Z, x);       // r = y − x
     recon = t.pow(2).sum();
+    z_scale = 2 / n;
     if (sigmoid) {
-      Z.mul_(1 - Z).mul_(t).mul_(2 / n);  // 2 r y (1 − y) / B
+      Z.mul_(1 - Z).mul_(t);  // dZ = 2 r y (1 − y) / B
     } else {
-      Z.copy_(t).mul_(2 / n);
+      z_grad = t;  // dZ = 2 r / B
     }
   }
 
   // Backward through the decoder: the code's gradient.
   auto dh = rows_of(dh_, b, W.size(0), x);
-  at::mm_out(dh, dZ, M.t());
+  at::addmm_out(dh, dh, z_grad, M.t(), 0, z_scale);  // beta 0: dh's old values are not read
   auto sparse = zero;
   if (sparsity_ > 0) {
     if (!kl_sparsity_) {
@@ -188,7 +192,7 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   // decoder's h^T dZ is accumulated into the encoder's, and the row-scaled terms are one pass.
   auto& dW = grad_of(ae_.weight);
   at::mm_out(dW, dA.t(), xin);
-  if (tied) dW.addmm_(h.t(), dZ);
+  if (tied) dW.addmm_(h.t(), z_grad, 1, z_scale);
   auto wd = zero;
   if (weight_decay_ > 0) wd = norms.defined() ? norms.sum() : row_norms_squared(W).sum();
   if (row_scale.defined()) {
@@ -200,18 +204,20 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   if (!tied) {
     const auto& Wd = ae_.decoder_weight;
     auto& dDecoder = grad_of(ae_.decoder_weight);
-    at::mm_out(dDecoder, dZ.t(), h);  // [D, H], the decoder weight's layout
+    at::addmm_out(dDecoder, dDecoder, z_grad.t(), h, 0, z_scale);  // [D, H], the decoder weight's layout
     if (weight_decay_ > 0) {
       wd = wd + row_norms_squared(Wd).sum();
       dDecoder.add_(Wd, 2 * weight_decay_);
     }
   }
   at::sum_out(grad_of(ae_.bias), dA, 0);
-  at::sum_out(grad_of(ae_.visible_bias), dZ, 0);
+  at::sum_out(grad_of(ae_.visible_bias), z_grad, 0).mul_(z_scale);
 
   // The terms as the autograd step reports them: the weighted sum of the terms in use.
   const auto terms = at::mv(terms_map(n, x.device()), torch::stack({recon, wd, cae, sparse}).to(torch::kFloat64));
-  if (!torch::isfinite(terms).all().item<bool>()) {
+  const auto host = terms.cpu();  // one copy from a GPU, none on the CPU
+  const double* value = host.data_ptr<double>();
+  if (!std::all_of(value, value + host.numel(), [](double v) { return std::isfinite(v); })) {
     for (auto p : ae_.parameters()) p.mutable_grad() = torch::Tensor();
   }
   return terms;
