@@ -6,8 +6,9 @@
 // call costs one pass over p, spread over torch's threads; the draws do not depend on the thread
 // count; and torch::manual_seed, checkpoints (which save that generator's state) and resume
 // reproduce them exactly. On x86-64 CPUs with AVX2 (detected at run time) eight blocks are
-// computed at once in vector registers: the same words, so the same draws on every CPU. On other devices, and for tensors that are not contiguous floating
-// point, a draw is torch::rand_like(p) < p.
+// computed at once in vector registers: the same words, so the same draws on every CPU. On
+// other devices, and for tensors that are not contiguous floating point, a draw is
+// torch::rand_like(p) < p.
 //
 //   torch::manual_seed(1);
 //   auto h = carve::sample_bernoulli(p);     // 0/1 in p's dtype, P(h_i = 1) = p_i

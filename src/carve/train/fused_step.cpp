@@ -91,25 +91,19 @@ FusedStep::FusedStep(AutoEncoderImpl& ae, const ExperimentSpec& spec)
   if (!gap.empty()) throw UsageError(fmt::format("training.step: fused does not cover {}", gap));
 }
 
-// [reconstruction, weight decay, contractive, higher-order, sparsity, total] from the sums
-// [reconstruction, weight decay, contractive, sparsity] of a batch of B examples: the means
-// over the batch (the KL sparsity is already one) and the weighted total of the terms in use.
-const torch::Tensor& FusedStep::terms_map(double n, const torch::Device& device) {
-  if (!terms_map_.defined() || terms_map_n_ != n || terms_map_.device() != device) {
+// The scale of each term's sum [reconstruction, weight decay, contractive, higher-order (0),
+// sparsity] for a batch of B examples (means over the batch; the KL sparsity is one already),
+// and the weight each scaled term has in the total (0 for the terms not in use).
+const FusedStep::TermScales& FusedStep::term_scales(double n, const torch::Device& device) {
+  if (!scales_.scale.defined() || scales_.n != n || scales_.scale.device() != device) {
     const double sparse_scale = kl_sparsity_ ? 1 : 1 / n;
-    const auto used = [](double weight) { return weight > 0 ? weight : 0.0; };
-    terms_map_ = torch::tensor({1 / n, 0.0, 0.0, 0.0,  //
-                                0.0, 1.0, 0.0, 0.0,  //
-                                0.0, 0.0, 1 / n, 0.0,  //
-                                0.0, 0.0, 0.0, 0.0,  //
-                                0.0, 0.0, 0.0, sparse_scale,  //
-                                1 / n, used(weight_decay_), used(contractive_) / n, used(sparsity_) * sparse_scale},
-                               torch::kFloat64)
-                     .view({6, 4})
-                     .to(device);
-    terms_map_n_ = n;
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    scales_.scale = torch::tensor({1 / n, 1.0, 1 / n, 0.0, sparse_scale}, f64).to(device);
+    scales_.weight = torch::tensor({1.0, std::max(weight_decay_, 0.0), std::max(contractive_, 0.0), 0.0,
+                                    std::max(sparsity_, 0.0)}, f64).to(device);
+    scales_.n = n;
   }
-  return terms_map_;
+  return scales_;
 }
 
 torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::Tensor& xin) {
@@ -129,8 +123,7 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
 
   // The reconstruction, then its gradient with respect to Z as z_grad = dZ / z_scale (over Z,
   // or the residual itself), z_scale being folded into the products that read it.
-  // Each loss term is kept as a sum (reconstruction, weight decay, contractive, sparsity); one
-  // product with terms_map() makes them the reported terms and their total.
+  // Each loss term is kept as a sum until term_scales() scales them all at once.
   if (!zero_.defined() || zero_.dtype() != x.dtype() || zero_.device() != x.device()) zero_ = torch::zeros({}, x.options());
   const auto& zero = zero_;
   auto t = rows_of(scratch_, b, inputs, x);
@@ -160,7 +153,7 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   auto sparse = zero;
   if (sparsity_ > 0) {
     if (!kl_sparsity_) {
-      sparse = h.abs().sum();  // / B in terms_map()
+      sparse = h.abs().sum();  // / B in term_scales()
       dh.add_(torch::sign(h), sparsity_ / n);
     } else {
       const double rho = sparsity_target_;
@@ -213,8 +206,11 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   at::sum_out(grad_of(ae_.bias), dA, 0);
   at::sum_out(grad_of(ae_.visible_bias), z_grad, 0).mul_(z_scale);
 
-  // The terms as the autograd step reports them: the weighted sum of the terms in use.
-  const auto terms = at::mv(terms_map(n, x.device()), torch::stack({recon, wd, cae, sparse}).to(torch::kFloat64));
+  // The terms as the autograd step reports them, each scaled alone (a non-finite term leaves the
+  // others as they are, for the trainer's message), and the weighted sum of those in use.
+  const auto& scales = term_scales(n, x.device());
+  const auto each = torch::stack({recon, wd, cae, zero, sparse}).to(torch::kFloat64).mul_(scales.scale);
+  const auto terms = torch::cat({each, at::dot(each, scales.weight).view({1})});
   const auto host = terms.cpu();  // one copy from a GPU, none on the CPU
   const double* value = host.data_ptr<double>();
   if (!std::all_of(value, value + host.numel(), [](double v) { return std::isfinite(v); })) {

@@ -49,9 +49,11 @@ class FusedStep {
   // Buffers kept across steps: the code, Z then dZ, dh then dA, and scratch for the
   // reconstruction's terms [B, D] and the penalty's [B, H].
   torch::Tensor h_, z_, dh_, scratch_, code_scratch_, zero_;
-  torch::Tensor terms_map_;  // [6, 4] float64, for batches of terms_map_n_ examples
-  double terms_map_n_ = 0;
-  const torch::Tensor& terms_map(double n, const torch::Device& device);
+  struct TermScales {
+    torch::Tensor scale, weight;  // [5] float64 each, for batches of n examples
+    double n = 0;
+  } scales_;
+  const TermScales& term_scales(double n, const torch::Device& device);
 };
 
 }  // namespace carve
