@@ -133,7 +133,10 @@ TEST_F(SlurmCluster, PreemptedTaskRequeuesAndResumes) {
   ASSERT_TRUE(wait_for([&] { return all_done(out); }, 120)) << run_carve("status " + q(out)).out;
 
   const auto log = slurp(log_file);
-  EXPECT_NE(log.find("stopped by SIGUSR1 in epoch"), std::string::npos) << log;
+  // The signal lands within an epoch or between two (epochs of this toy take milliseconds with
+  // the fused step); either way a checkpoint is written and the run resumes from it.
+  EXPECT_TRUE(log.find("stopped by SIGUSR1 in epoch") != std::string::npos ||
+              log.find("stopped by SIGUSR1 after epoch") != std::string::npos) << log;
   EXPECT_NE(log.find("requeued " + task + " (restart 1 of at most 3)"), std::string::npos) << log;
   EXPECT_NE(log.find("epoch 40/40"), std::string::npos) << log;
 

@@ -59,7 +59,7 @@ inline std::string toy_failing_sweep(const TempDir& dir) {
   return dir.file("fail.yaml");
 }
 
-// Two points that train long enough (~5 s each on one core) to be signalled mid-run.
+// Two points of 40 epochs: long enough to be signalled while they run (within an epoch or between two).
 inline std::string toy_slow_sweep(const TempDir& dir) {
   write_toy_amat(dir, "big.amat", 2000, 8);
   dir.write("slow.yaml", toy_base(dir, "toy-slow", "big.amat", 40, 5) +
