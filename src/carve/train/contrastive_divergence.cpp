@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "carve/nn/bernoulli.h"
+#include "carve/train/trainer.h"
 
 
 namespace carve {
@@ -47,9 +48,7 @@ void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   // with the rows of [h0; hk] scaled by -1/b and 1/m, dW = [h0; hk]^T [v0; vk] and dc its column sums.
   h0.mul_(-1.0 / static_cast<double>(b));
   hk.mul_(1.0 / static_cast<double>(m));
-  auto& grad_w = rbm.weight.mutable_grad();
-  if (!grad_w.defined() || grad_w.sizes() != rbm.weight.sizes()) grad_w = torch::empty_like(rbm.weight);
-  at::mm_out(grad_w, hidden_.t(), visible_);
+  at::mm_out(gradient_storage(rbm.weight), hidden_.t(), visible_);
   rbm.bias.mutable_grad() = hidden_.sum(0);
   rbm.visible_bias.mutable_grad() = vk.mean(0) - v0.mean(0);
 }

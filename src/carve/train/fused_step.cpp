@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "carve/error.h"
+#include "carve/train/trainer.h"
 
 namespace carve {
 
@@ -42,15 +43,6 @@ torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const t
     buffer = torch::empty({rows, cols}, like.options());
   }
   return buffer.size(0) == rows ? buffer : buffer.narrow(0, 0, rows);
-}
-
-// A parameter's .grad, kept across steps and written in place (the optimizers only read it).
-torch::Tensor& grad_of(torch::Tensor& p) {
-  auto& g = p.mutable_grad();
-  if (!g.defined() || g.sizes() != p.sizes() || g.dtype() != p.dtype() || g.device() != p.device()) {
-    g = torch::empty_like(p);
-  }
-  return g;
 }
 
 // ||W_j||² per row, without a W-sized temporary.
@@ -183,7 +175,7 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
 
   // The weight gradients, each product written into the gradient's own storage; the tied
   // decoder's h^T dZ is accumulated into the encoder's, and the row-scaled terms are one pass.
-  auto& dW = grad_of(ae_.weight);
+  auto& dW = gradient_storage(ae_.weight);
   at::mm_out(dW, dA.t(), xin);
   if (tied) dW.addmm_(h.t(), z_grad, 1, z_scale);
   auto wd = zero;
@@ -196,15 +188,15 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   }
   if (!tied) {
     const auto& Wd = ae_.decoder_weight;
-    auto& dDecoder = grad_of(ae_.decoder_weight);
+    auto& dDecoder = gradient_storage(ae_.decoder_weight);
     at::addmm_out(dDecoder, dDecoder, z_grad.t(), h, 0, z_scale);  // [D, H], the decoder weight's layout
     if (weight_decay_ > 0) {
       wd = wd + row_norms_squared(Wd).sum();
       dDecoder.add_(Wd, 2 * weight_decay_);
     }
   }
-  at::sum_out(grad_of(ae_.bias), dA, 0);
-  at::sum_out(grad_of(ae_.visible_bias), z_grad, 0).mul_(z_scale);
+  at::sum_out(gradient_storage(ae_.bias), dA, 0);
+  at::sum_out(gradient_storage(ae_.visible_bias), z_grad, 0).mul_(z_scale);
 
   // The terms as the autograd step reports them, each scaled alone (a non-finite term leaves the
   // others as they are, for the trainer's message), and the weighted sum of those in use.

@@ -72,6 +72,14 @@ void clear_gradients(const std::vector<torch::Tensor>& params) {
   for (auto p : params) p.mutable_grad() = torch::Tensor();
 }
 
+torch::Tensor& gradient_storage(torch::Tensor& parameter) {
+  auto& g = parameter.mutable_grad();
+  if (!g.defined() || g.sizes() != parameter.sizes() || g.dtype() != parameter.dtype() || g.device() != parameter.device()) {
+    g = torch::empty_like(parameter);
+  }
+  return g;
+}
+
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec) {
   const auto& reg = spec.regularizers;
   return ContractivePenalty(ContractiveOptions()

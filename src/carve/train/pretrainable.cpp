@@ -98,7 +98,7 @@ class RBMModel : public Pretrainable {
     return rbm_->visible_mean(rbm_->hidden_probability(x));
   }
   void save_state(torch::serialize::OutputArchive& archive) override {
-    if (cd_.chains().defined()) archive.write("rbm_chains", cd_.chains().to(torch::kCPU).clone());  // not the whole step buffer it views
+    if (cd_.chains().defined()) archive.write("rbm_chains", cd_.chains().to(torch::TensorOptions().device(torch::kCPU), false, true));  // a copy: not the whole step buffer it views
   }
   void load_state(torch::serialize::InputArchive& archive) override {
     torch::Tensor chains;

@@ -71,6 +71,9 @@ BatchLoss training_loss(AutoEncoderImpl& ae, const ExperimentSpec& spec, const C
 // Sets the gradients to undefined rather than zero, so that the next backward writes them
 // directly: two fewer passes over every weight per step than zeroing and accumulating.
 void clear_gradients(const std::vector<torch::Tensor>& params);
+// The parameter's .grad for a step that writes it in place (the fused step, CD): the previous
+// step's storage where it has the parameter's shape, dtype and device, else a new empty tensor.
+torch::Tensor& gradient_storage(torch::Tensor& parameter);
 // x with the spec's corruption applied (x itself for none): the input of a denoising step.
 torch::Tensor corrupt(const CorruptionSpec& corruption, const torch::Tensor& x);
 // The contractive penalty a spec asks for.
