@@ -92,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Activation::sigmoid, Activation::tanh, Activation::softplus,
                                          Activation::relu, Activation::linear),
                        ::testing::Bool(), ::testing::Values<int64_t>(1, 2),
-                       ::testing::Values(JacobianMode::reverse, JacobianMode::forward)),
+                       ::testing::Values(JacobianMode::reverse, JacobianMode::forward,
+                                         JacobianMode::factored)),
     combo_name);
 
 class PenaltyGradCheck : public ::testing::TestWithParam<std::tuple<Activation, ContractiveMethod>> {};

@@ -37,7 +37,7 @@ void add_penalty_commands(CLI::App& app, Action& action) {
       ->capture_default_str();
   compare->add_option("--projection", args->projection, "gaussian or rademacher")
       ->capture_default_str();
-  compare->add_option("--mode", args->mode, "exact method's autograd mode: auto, forward, reverse")
+  compare->add_option("--mode", args->mode, "exact method's autograd mode: auto, forward, reverse, factored")
       ->capture_default_str();
   compare->add_option("--seed", c.seed, "random seed")->capture_default_str();
   compare->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();

@@ -63,9 +63,9 @@ CompareReport compare_penalties(const CompareConfig& config) {
   CompareReport report;
   report.config = config;
   report.device = device.str();
-  report.resolved_mode = to_string(resolve_jacobian_mode(
-      ExactJacobianOptions().mode(config.mode).third_order_verified(true), config.inputs,
-      encoder->code_size()));
+  report.resolved_mode =
+      to_string(resolve_jacobian_mode(ExactJacobianOptions().mode(config.mode), encoder->affine_layers(),
+                                      config.inputs, encoder->code_size()));
 
   struct Run {
     PenaltyValue value;

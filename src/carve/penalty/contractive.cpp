@@ -121,8 +121,7 @@ struct ExactPenaltyFunction : public torch::autograd::Function<ExactPenaltyFunct
     }
     auto total = torch::zeros({}, args->x.options());
     for_each_jacobian_block(
-        [&](const torch::Tensor& v) { return args->encoder->code(v); }, args->x,
-        args->encoder->code_size(), options, [&](const JacobianBlock& b) {
+        *args->encoder, args->x, options, [&](const JacobianBlock& b) {
           const auto part = b.block.pow(2).sum() / batch;
           if (args->need_grad) {
             const auto g = torch::autograd::grad({part}, inputs, {}, b.shared_graph,

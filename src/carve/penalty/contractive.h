@@ -50,7 +50,7 @@ struct ContractiveOptions {
   // stochastic: number of random projections v per example.
   TORCH_ARG(int64_t, projections) = 1;
   TORCH_ARG(Projection, projection) = Projection::gaussian;
-  // exact: forward or reverse mode and the memory cap of one block.
+  // exact: forward, reverse or factored mode (jacobian.h) and the memory cap of one block.
   TORCH_ARG(JacobianMode, mode) = JacobianMode::automatic;
   TORCH_ARG(int64_t, chunk_bytes) = int64_t(256) << 20;
 };

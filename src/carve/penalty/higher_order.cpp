@@ -32,8 +32,7 @@ torch::Tensor higher_order_penalty_at(Encoder& encoder, const torch::Tensor& x,
 
   if (options.method() == ContractiveMethod::exact) {
     const auto jacobian = [&](const torch::Tensor& v) {
-      return exact_jacobian([&](const torch::Tensor& u) { return encoder.code(u); }, v,
-                            encoder.code_size(),
+      return exact_jacobian(encoder, v,
                             ExactJacobianOptions()
                                 .mode(options.mode())
                                 .chunk_bytes(options.chunk_bytes())

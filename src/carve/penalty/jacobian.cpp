@@ -11,7 +11,9 @@ JacobianMode parse_jacobian_mode(const std::string& name) {
   if (name == "auto") return JacobianMode::automatic;
   if (name == "forward") return JacobianMode::forward;
   if (name == "reverse") return JacobianMode::reverse;
-  throw UsageError(fmt::format("unknown Jacobian mode '{}' (known: auto, forward, reverse)", name));
+  if (name == "factored") return JacobianMode::factored;
+  throw UsageError(
+      fmt::format("unknown Jacobian mode '{}' (known: auto, forward, reverse, factored)", name));
 }
 
 std::string to_string(JacobianMode mode) {
@@ -19,6 +21,7 @@ std::string to_string(JacobianMode mode) {
     case JacobianMode::automatic: return "auto";
     case JacobianMode::forward: return "forward";
     case JacobianMode::reverse: return "reverse";
+    case JacobianMode::factored: return "factored";
   }
   return "?";
 }
@@ -37,8 +40,21 @@ torch::Tensor analytic_jacobian(const std::vector<AffineLayer>& layers,
   return jac;
 }
 
+namespace {
+
+void reject_factored_without_layers(JacobianMode mode) {
+  if (mode == JacobianMode::factored) {
+    throw UsageError(
+        "Jacobian mode 'factored' needs an encoder of Linear + elementwise layers; this one is "
+        "known only as a function (use auto, forward or reverse)");
+  }
+}
+
+}  // namespace
+
 JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options, int64_t inputs,
                                    int64_t outputs) {
+  reject_factored_without_layers(options.mode());
   if (options.mode() != JacobianMode::automatic) return options.mode();
   if (options.create_graph() && !options.third_order_verified()) return JacobianMode::reverse;
   // Cost in B-row passes of the encoder, forming J and differentiating it once. Reverse mode
@@ -46,6 +62,32 @@ JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options, int64_t 
   // backward. Forward mode shares one forward pass: per input unit one JVP and one product in
   // the double backward.
   return 2 * inputs <= 5 * outputs ? JacobianMode::forward : JacobianMode::reverse;
+}
+
+JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options,
+                                   const std::vector<AffineLayer>& layers, int64_t inputs,
+                                   int64_t outputs) {
+  if (layers.empty()) return resolve_jacobian_mode(options, inputs, outputs);
+  if (options.mode() != JacobianMode::automatic) return options.mode();
+  // Cost per example in multiply-adds. One B-row pass through the chain is its products plus
+  // its elementwise work; an elementwise op is bound by memory, and one over an element costs
+  // about a dozen multiply-adds of a product, ~3 such ops per layer and pass. Reverse mode
+  // makes ~5 passes per output unit, forward mode ~2 per input unit, and factored mode the same
+  // without the first layer's product (the tangent W_1 e_i is shared by the batch). Factored
+  // is never dearer than forward; reverse wins for codes much narrower than the input.
+  constexpr double kElementwise = 36;
+  double products = 0, elementwise = 0, previous = static_cast<double>(inputs);
+  for (const auto& layer : layers) {
+    const auto width = static_cast<double>(layer.weight.size(0));
+    products += previous * width;
+    elementwise += width;
+    previous = width;
+  }
+  const double first = static_cast<double>(inputs) * static_cast<double>(layers.front().weight.size(0));
+  const double reverse = 5.0 * static_cast<double>(outputs) * (products + kElementwise * elementwise);
+  const double factored =
+      2.0 * static_cast<double>(inputs) * (products - first + kElementwise * elementwise);
+  return factored <= reverse ? JacobianMode::factored : JacobianMode::reverse;
 }
 
 namespace {
@@ -118,6 +160,64 @@ void forward_blocks(const EncodeFn& encode, const torch::Tensor& x, int64_t outp
   }
 }
 
+// On the CPU a factored block is also kept to about this much per [k, B, width] tensor: its
+// work is elementwise, bound by memory, and blocks that stay in the last-level cache ran ~2.5x
+// faster than blocks of the full cap (docs/RESULTS.md). A constant, so that block boundaries,
+// and with them the last bits of the sums, are the same on every machine.
+constexpr int64_t kFactoredCpuTensorBytes = int64_t(8) << 20;
+
+// Factored forward mode (jacobian.h): J = J_rest(a) W_1 with a = x W_1^T + b_1. The tangent of
+// a along e_i is W_1 e_i for every example, so each block replicates a (not x) k times, runs
+// the rest of the chain on the copies, and forms k columns of J_rest's JVP with one VJP of the
+// VJP (the trick of forward_blocks) whose cotangent carries the k tangents.
+void factored_blocks(const std::vector<AffineLayer>& layers, const torch::Tensor& x,
+                     const ExactJacobianOptions& options, bool cache_sized,
+                     const std::function<void(const JacobianBlock&)>& visit) {
+  const int64_t batch = x.size(0), inputs = x.size(1);
+  const auto& first_layer = layers.front();
+  TORCH_CHECK(first_layer.weight.dim() == 2 && first_layer.weight.size(1) == inputs,
+              "exact Jacobian: the first layer takes ", first_layer.weight.size(1),
+              " inputs, the batch has ", inputs);
+  const int64_t width = first_layer.weight.size(0);
+  const int64_t outputs = layers.back().weight.size(0);
+  int64_t widths = 0, widest = 0;
+  for (const auto& layer : layers) {
+    widths += layer.weight.size(0);
+    widest = std::max(widest, layer.weight.size(0));
+  }
+  auto a = torch::nn::functional::linear(x, first_layer.weight, first_layer.bias);
+  // Frozen parameters (requires_grad off): J is still formed by autograd, from a as a leaf.
+  if (!a.requires_grad()) a = a.detach().requires_grad_(true);
+  // Each direction's graph keeps a few [B, width] tensors per layer: the rest's forward, its
+  // VJP g and the JVP, and what their double backward saves.
+  int64_t per_block = directions_per_block(options.chunk_bytes(),
+                                           6 * batch * widths * x.element_size(), inputs);
+  if (cache_sized) {
+    per_block = std::min(per_block, directions_per_block(kFactoredCpuTensorBytes,
+                                                         batch * widest * x.element_size(), inputs));
+  }
+  for (int64_t first = 0; first < inputs; first += per_block) {
+    const int64_t k = std::min(per_block, inputs - first);
+    // The first layer's JVP along e_i, e_i W_1^T, is W_1's column i: k columns, differentiable
+    // with respect to W_1, shared by every example.
+    const auto tangents = first_layer.weight.slice(1, first, first + k).t();  // [k, width]
+    const auto copies = a.unsqueeze(0).expand({k, batch, width});
+    auto h = activate(first_layer.activation, copies);
+    for (size_t l = 1; l < layers.size(); ++l) {
+      h = activate(layers[l].activation,
+                   torch::nn::functional::linear(h, layers[l].weight, layers[l].bias));
+    }
+    auto u = torch::zeros({k, batch, outputs}, x.options()).requires_grad_(true);
+    const auto g = torch::autograd::grad({h}, {copies}, {u}, /*retain_graph=*/true,
+                                         /*create_graph=*/true)[0];
+    // g's graph is this block's alone; a's (the first layer's) is shared by every block.
+    const auto columns = torch::autograd::grad(
+        {g}, {u}, {tangents.unsqueeze(1).expand({k, batch, width})},
+        /*retain_graph=*/options.create_graph(), /*create_graph=*/options.create_graph())[0];
+    visit(JacobianBlock{columns, first, JacobianMode::factored, true});
+  }
+}
+
 }  // namespace
 
 int64_t block_cap(int64_t chunk_bytes, const torch::Device& device) {
@@ -140,6 +240,38 @@ void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int
   }
 }
 
+void for_each_jacobian_block(Encoder& encoder, const torch::Tensor& x,
+                             const ExactJacobianOptions& options,
+                             const std::function<void(const JacobianBlock&)>& visit) {
+  const auto layers = encoder.affine_layers();
+  const auto code = [&](const torch::Tensor& v) { return encoder.code(v); };
+  if (layers.empty()) {
+    for_each_jacobian_block(code, x, encoder.code_size(), options, visit);
+    return;
+  }
+  TORCH_CHECK(x.dim() == 2, "exact Jacobian: expected a batch [B, inputs], got ", x.sizes());
+  const auto mode = resolve_jacobian_mode(options, layers, x.size(1), encoder.code_size());
+  if (mode != JacobianMode::factored) {
+    for_each_jacobian_block(code, x, encoder.code_size(), ExactJacobianOptions(options).mode(mode),
+                            visit);
+    return;
+  }
+  torch::AutoGradMode enable_grad(true);
+  const auto capped =
+      ExactJacobianOptions(options).chunk_bytes(block_cap(options.chunk_bytes(), x.device()));
+  factored_blocks(layers, x.detach(), capped, /*cache_sized=*/x.device().is_cpu(), visit);
+}
+
+namespace {
+
+torch::Tensor assemble(const std::vector<torch::Tensor>& blocks, JacobianMode mode) {
+  const auto stacked = torch::cat(blocks, 0);
+  // reverse: [out, B, in] -> [B, out, in]; forward, factored: [in, B, out] -> [B, out, in].
+  return mode == JacobianMode::reverse ? stacked.permute({1, 0, 2}) : stacked.permute({1, 2, 0});
+}
+
+}  // namespace
+
 torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
                              const ExactJacobianOptions& options) {
   std::vector<torch::Tensor> blocks;
@@ -148,13 +280,25 @@ torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int
     blocks.push_back(b.block);
     mode = b.mode;
   });
-  const auto stacked = torch::cat(blocks, 0);
-  // reverse: [out, B, in] -> [B, out, in]; forward: [in, B, out] -> [B, out, in].
-  return mode == JacobianMode::reverse ? stacked.permute({1, 0, 2}) : stacked.permute({1, 2, 0});
+  return assemble(blocks, mode);
+}
+
+torch::Tensor exact_jacobian(Encoder& encoder, const torch::Tensor& x,
+                             const ExactJacobianOptions& options) {
+  std::vector<torch::Tensor> blocks;
+  JacobianMode mode = JacobianMode::reverse;
+  for_each_jacobian_block(encoder, x, options, [&](const JacobianBlock& b) {
+    blocks.push_back(b.block);
+    mode = b.mode;
+  });
+  return assemble(blocks, mode);
 }
 
 JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, int64_t inputs,
                                          int64_t outputs) {
+  TORCH_CHECK_VALUE(mode != JacobianMode::factored,
+                    "Jacobian mode 'factored' needs the encoder's layers, not a graph (use auto, "
+                    "forward or reverse)");
   if (mode != JacobianMode::automatic) return mode;
   if (create_graph) return JacobianMode::reverse;
   return inputs + 1 < outputs ? JacobianMode::forward : JacobianMode::reverse;

@@ -9,12 +9,20 @@
 //     forward  Jacobian-vector products through the double-VJP trick on one shared forward
 //              pass (g(u) = J^T u is linear in u, so d<g(u), e_i>/du = J e_i), one autograd
 //              call per input unit, each a single B-row product.
+//     factored for a chain of Linear + elementwise layers (Encoder::affine_layers()): with
+//              a = x W_1^T + b_1 the chain is rest(a), so J = J_rest(a) W_1, and the JVP of the
+//              first layer along e_i is W_1 e_i, the same for every example. Only the rest of
+//              the chain is differentiated per example: forward mode (the same double-VJP
+//              trick) on k copies of a, the k tangents W_1 e_i in one autograd call. For one
+//              layer that is elementwise work on [k, B, H] and no product per direction.
 //     Forming and differentiating J costs ~5 B-row passes per output unit in reverse mode and
-//     ~2 per input unit in forward mode; `automatic` picks the cheaper for the shape.
+//     ~2 per input unit in forward mode; factored saves forward mode's first product, the
+//     B-row product with a one-hot direction; `automatic` picks the cheapest for the shape.
 //
 //   auto J  = carve::analytic_jacobian(ae->affine_layers(), ae->encode_layers(x));  // [B, H, D]
 //   auto J2 = carve::exact_jacobian([&](const torch::Tensor& v) { return ae->encode(v); }, x,
-//                                   ae->code_size());
+//                                   ae->code_size());                       // forward or reverse
+//   auto J3 = carve::exact_jacobian(*ae, x);      // also factored, which needs the layers
 #pragma once
 
 #include <torch/torch.h>
@@ -30,9 +38,9 @@ namespace carve {
 using EncodeFn = std::function<torch::Tensor(const torch::Tensor&)>;
 
 /// How the exact Jacobian is formed (file comment); `automatic` picks by cost.
-enum class JacobianMode { automatic, forward, reverse };
+enum class JacobianMode { automatic, forward, reverse, factored };
 
-/// "auto", "forward", "reverse"; an unknown name throws UsageError.
+/// "auto", "forward", "reverse", "factored"; an unknown name throws UsageError.
 JacobianMode parse_jacobian_mode(const std::string& name);
 std::string to_string(JacobianMode mode);
 
@@ -55,13 +63,21 @@ struct ExactJacobianOptions {
 torch::Tensor analytic_jacobian(const std::vector<AffineLayer>& layers,
                                 const std::vector<torch::Tensor>& outputs);
 
-// The mode that `automatic` resolves to for an encoder of that shape: forward when it needs
-// fewer passes, unless J is to be differentiated and the encoder is not third_order_verified.
+// The mode that `automatic` resolves to for an encoder of that shape known only as a function:
+// forward when it needs fewer passes, unless J is to be differentiated and the encoder is not
+// third_order_verified. Never factored (that needs the layers); asking for it is a UsageError.
 JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options, int64_t inputs,
                                    int64_t outputs);
 
+// The mode for a chain of Linear + elementwise layers (carve's activations, whose third
+// derivatives the suite checks): the cheapest of forward, reverse and factored by the cost model
+// in jacobian.cpp. An empty chain resolves as a function (above), factored excluded.
+JacobianMode resolve_jacobian_mode(const ExactJacobianOptions& options,
+                                   const std::vector<AffineLayer>& layers, int64_t inputs,
+                                   int64_t outputs);
+
 // One block of J: reverse mode gives rows, block[i] = J[:, first + i, :] ([k, B, in]);
-// forward mode gives columns, block[i] = J[:, :, first + i] ([k, B, out]).
+// forward and factored modes give columns, block[i] = J[:, :, first + i] ([k, B, out]).
 struct JacobianBlock {
   torch::Tensor block;
   int64_t first;
@@ -82,8 +98,16 @@ void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int
                              const ExactJacobianOptions& options,
                              const std::function<void(const JacobianBlock&)>& visit);
 
+// The same for an Encoder: its layers, when it has them, make factored mode available (and
+// `automatic` resolves by the chain's cost model); otherwise J is that of encoder.code.
+void for_each_jacobian_block(Encoder& encoder, const torch::Tensor& x,
+                             const ExactJacobianOptions& options,
+                             const std::function<void(const JacobianBlock&)>& visit);
+
 // [B, out, in], assembled from the blocks.
 torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options = {});
+torch::Tensor exact_jacobian(Encoder& encoder, const torch::Tensor& x,
                              const ExactJacobianOptions& options = {});
 
 // J of a graph the caller has already formed: h = f(x) with x requiring grad, for any encoder
