@@ -106,14 +106,23 @@ def contractive_penalty(encoder, x, method="analytic", *, projections=1, project
 
     method: "analytic", "exact" or "stochastic" (projections, projection "gaussian" or
     "rademacher"; with return_standard_error, (value, standard error over the projections)).
-    mode (exact): "auto", "forward" or "reverse" (docs/OPERATORS.md). Under torch.no_grad()
-    the value alone is computed.
+    mode (exact): "auto", "forward" or "reverse" on the encoder's own graph, or "factored" for
+    an encoder affine_layers understands: autograd on carve's forward pass of those layers, the
+    first layer's Jacobian W_1 factored out (several times faster; its gradient is first-order
+    only) (docs/OPERATORS.md). Under torch.no_grad() the value alone is computed.
     """
     if method == "analytic":
         weights, biases, activations = affine_layers(encoder)
         return _ops().contractive_analytic(x, weights, biases, activations)
     if method not in ("exact", "stochastic"):
         raise ValueError(f"unknown method {method!r} (known: analytic, exact, stochastic)")
+    if method == "exact" and mode == "factored":
+        try:
+            weights, biases, activations = affine_layers(encoder)
+        except TypeError as e:
+            raise TypeError(f"mode='factored' needs Linear + elementwise layers ({e}); "
+                            "use mode 'auto', 'forward' or 'reverse'") from None
+        return _ops().contractive_exact_layers(x.detach(), weights, biases, activations, "factored")
     leaf, h = _graph(encoder, x)
     if method == "exact":
         return _ops().contractive_exact(leaf, h, _exact_mode(encoder, mode, leaf, h))

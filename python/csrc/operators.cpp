@@ -12,6 +12,9 @@ TORCH_LIBRARY(carve, m) {
   m.def("contractive_analytic(Tensor x, Tensor[] weights, Tensor[] biases, str[] activations) -> Tensor",
         &carve::ops::contractive_analytic);
   m.def("contractive_exact(Tensor x, Tensor h, str mode=\"auto\") -> Tensor", &carve::ops::contractive_exact);
+  m.def("contractive_exact_layers(Tensor x, Tensor[] weights, Tensor[] biases, str[] activations, "
+        "str mode=\"auto\") -> Tensor",
+        &carve::ops::contractive_exact_layers);
   m.def("contractive_stochastic(Tensor x, Tensor h, int projections=1, str projection=\"gaussian\") "
         "-> (Tensor value, Tensor standard_error)",
         &carve::ops::contractive_stochastic);

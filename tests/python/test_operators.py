@@ -64,6 +64,28 @@ def test_exact_matches_autograd(mode, shape):
     check_against_reference(encoder, x, value, contractive_reference(encoder, x))
 
 
+@pytest.mark.parametrize("mode", ["auto", "factored", "forward", "reverse"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("sizes", [[6, 5], [6, 5, 4]])
+def test_exact_on_layers_matches_autograd(mode, activation, sizes):
+    encoder = chain(sizes, [activation] * (len(sizes) - 1), seed=4)
+    x = torch.rand(7, sizes[0], dtype=torch.float64)
+    weights, biases, activations = carve.affine_layers(encoder)
+    value = torch.ops.carve.contractive_exact_layers(x, weights, biases, activations, mode)
+    check_against_reference(encoder, x, value, contractive_reference(encoder, x))
+
+
+def test_factored_mode_through_the_wrapper():
+    encoder = chain([8, 6, 5], ["softplus", "sigmoid"], seed=5)
+    x = torch.rand(4, 8, dtype=torch.float64)
+    value = carve.contractive_penalty(encoder, x, "exact", mode="factored")
+    check_against_reference(encoder, x, value, contractive_reference(encoder, x))
+    with torch.no_grad():
+        assert relative_error(carve.contractive_penalty(encoder, x, "exact", mode="factored"), value) < 1e-14
+    with pytest.raises(TypeError, match="mode='factored' needs Linear \\+ elementwise layers"):
+        carve.contractive_penalty(NotAChain(8, 3).double(), x, "exact", mode="factored")
+
+
 def test_exact_takes_batches_of_any_shape():
     torch.manual_seed(3)
     conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Tanh(), torch.nn.Flatten()).double()
@@ -167,6 +189,18 @@ def test_gradcheck_exact(mode):
     assert gradcheck(higher, (x, x_tilde, w, b))
 
 
+def test_gradcheck_exact_on_layers():
+    x = torch.rand(3, 4, dtype=torch.float64)
+    w1 = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    b1 = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    w2 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    b2 = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    for mode in ["factored", "reverse"]:
+        two = lambda w1, b1, w2, b2: torch.ops.carve.contractive_exact_layers(
+            x, [w1, w2], [b1, b2], ["tanh", "softplus"], mode)
+        assert gradcheck(two, (w1, b1, w2, b2))
+
+
 def test_gradcheck_stochastic():
     x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
     w = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
@@ -245,6 +279,12 @@ def test_bad_arguments_are_value_errors():
     leaf = x.clone().requires_grad_()
     with pytest.raises(ValueError, match="unknown Jacobian mode 'sideways'"):
         torch.ops.carve.contractive_exact(leaf, torch.tanh(leaf), "sideways")
+    with pytest.raises(ValueError, match="'factored' needs the encoder's layers"):
+        torch.ops.carve.contractive_exact(leaf, torch.tanh(leaf), "factored")
+    with pytest.raises(ValueError, match="unknown Jacobian mode 'sideways'"):
+        torch.ops.carve.contractive_exact_layers(x, [w], [b], ["tanh"], "sideways")
+    with pytest.raises(ValueError, match="the exact penalty takes a batch"):
+        torch.ops.carve.contractive_exact_layers(torch.rand(3, 2, 2), [w], [b], ["tanh"], "auto")
     with pytest.raises(ValueError, match="projections must be at least 1"):
         torch.ops.carve.contractive_stochastic(leaf, torch.tanh(leaf), 0, "gaussian")
     with pytest.raises(ValueError, match="unknown projection 'uniform'"):
@@ -271,8 +311,8 @@ def test_cuda_matches_cpu(devices):
         pytest.skip("no CUDA device")
     encoder = chain([6, 5, 4], ["sigmoid", "tanh"], seed=10)
     x = torch.rand(7, 6, dtype=torch.float64)
-    for method in ["analytic", "exact"]:
-        want = carve.contractive_penalty(encoder, x, method)
-        got = carve.contractive_penalty(encoder.cuda(), x.cuda(), method)
+    for method, mode in [("analytic", "auto"), ("exact", "auto"), ("exact", "factored")]:
+        want = carve.contractive_penalty(encoder, x, method, mode=mode)
+        got = carve.contractive_penalty(encoder.cuda(), x.cuda(), method, mode=mode)
         encoder.cpu()
-        assert relative_error(got.cpu(), want) < 1e-10, method
+        assert relative_error(got.cpu(), want) < 1e-10, (method, mode)

@@ -5,8 +5,9 @@ in one process, median milliseconds of value + gradient to the encoder's paramet
   analytic  torch.ops.carve.contractive_analytic   vs the closed form in PyTorch
             sum_j f'(a_j)^2 ||W_j||^2 (what a researcher writes; the operator's call overhead)
   exact     torch.ops.carve.contractive_exact (reverse mode: one VJP per code unit; forward
-            mode: one per input unit) vs the reverse-mode VJP loop in Python, and
-            vmap(jacrev(f)) from torch.func (functorch on 1.13)
+            mode: one per input unit), torch.ops.carve.contractive_exact_layers in factored
+            mode (on carve's own graph of the layer), vs the reverse-mode VJP loop in Python,
+            and vmap(jacrev(f)) from torch.func (functorch on 1.13)
 
 for a sigmoid layer at a tiny size (where overhead shows), and at MNIST sizes (784 -> 1000,
 batch 100 is the paper's; --quick leaves its exact penalty out). Prints a table and,
@@ -95,7 +96,11 @@ def exact_cases(inputs, hidden, batch):
         J = vmap(jacrev(encode))(x)  # [B, H, D]
         torch.autograd.grad(J.pow(2).sum() / batch, params)
 
+    def layers_op():  # on carve's own graph of the layer: the first layer factored out
+        torch.autograd.grad(torch.ops.carve.contractive_exact_layers(x, [w], [b], ["sigmoid"], "factored"), params)
+
     return {"carve operator": lambda: op("reverse"), "carve operator, forward mode": lambda: op("forward"),
+            "carve operator on layers, factored mode": layers_op,
             "same VJP loop in Python": python_loop, f"{FUNC} vmap(jacrev)": func}
 
 

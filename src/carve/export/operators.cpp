@@ -23,12 +23,12 @@ auto parse_argument(Parse parse, const std::string& value) {
 
 AffineChain chain_of(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
                      const std::vector<torch::Tensor>& biases,
-                     const std::vector<std::string>& activations) {
-  TORCH_CHECK_VALUE(!weights.empty(), "the analytic penalty needs at least one layer");
+                     const std::vector<std::string>& activations, const char* what = "analytic") {
+  TORCH_CHECK_VALUE(!weights.empty(), "the ", what, " penalty needs at least one layer");
   TORCH_CHECK_VALUE(weights.size() == biases.size() && weights.size() == activations.size(),
                     "one bias and one activation per weight: got ", weights.size(), " weights, ",
                     biases.size(), " biases and ", activations.size(), " activations");
-  TORCH_CHECK_VALUE(x.dim() == 2, "the analytic penalty takes a batch x [B, inputs], got ",
+  TORCH_CHECK_VALUE(x.dim() == 2, "the ", what, " penalty takes a batch x [B, inputs], got ",
                     x.sizes());
   std::vector<AffineLayer> layers;
   int64_t width = x.size(1);
@@ -57,6 +57,15 @@ torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<tor
 torch::Tensor contractive_exact(const torch::Tensor& x, const torch::Tensor& h,
                                 const std::string& mode) {
   return contractive_exact_on_graph(x, h, parse_argument(parse_jacobian_mode, mode));
+}
+
+torch::Tensor contractive_exact_layers(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                       const std::vector<torch::Tensor>& biases,
+                                       const std::vector<std::string>& activations,
+                                       const std::string& mode) {
+  auto chain = chain_of(x, weights, biases, activations, "exact");
+  return carve::contractive_exact(
+      chain, x, ExactJacobianOptions().mode(parse_argument(parse_jacobian_mode, mode)));
 }
 
 std::tuple<torch::Tensor, torch::Tensor> contractive_stochastic(const torch::Tensor& x,

@@ -8,6 +8,9 @@
 //   exact,       the input x (requiring grad) and the code h = f(x) the caller computed on its
 //   stochastic   own graph: vector-Jacobian products on that graph (carve/penalty/jacobian.h's
 //                for_each_graph_jacobian_slice), so any differentiable encoder works;
+//   exact on     the input and the layers as for analytic: autograd on carve's own forward pass
+//   layers       of that chain (carve/penalty/jacobian.h's factored mode available), the
+//                gradient reaching the weights and biases, x taken as data;
 //   higher-order the same pairs plus x_tilde, C corrupted copies of the batch stacked (row c*B + b
 //                corrupts example b), and for the exact form h_tilde = f(x_tilde).
 //
@@ -35,6 +38,15 @@ torch::Tensor contractive_analytic(const torch::Tensor& x, const std::vector<tor
 // mode: "auto", "forward" or "reverse" (carve/penalty/jacobian.h).
 torch::Tensor contractive_exact(const torch::Tensor& x, const torch::Tensor& h,
                                 const std::string& mode);
+
+// The exact penalty of the chain given as for contractive_analytic, by autograd in `mode`:
+// "auto" (the chain's cost model: factored but for codes much narrower than the input),
+// "factored", "forward" or "reverse". Differentiable once with respect to the weights and
+// biases (each block of J is differentiated as it is formed); x is data.
+torch::Tensor contractive_exact_layers(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                       const std::vector<torch::Tensor>& biases,
+                                       const std::vector<std::string>& activations,
+                                       const std::string& mode);
 
 // (value, standard error over the projections; NaN for one). projection: "gaussian" or
 // "rademacher", drawn from torch's default generator (torch.manual_seed seeds it).
