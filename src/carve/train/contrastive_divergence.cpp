@@ -49,8 +49,8 @@ void ContrastiveDivergence::accumulate(RBMImpl& rbm, const torch::Tensor& v0) {
   h0.mul_(-1.0 / static_cast<double>(b));
   hk.mul_(1.0 / static_cast<double>(m));
   at::mm_out(gradient_storage(rbm.weight), hidden_.t(), visible_);
-  rbm.bias.mutable_grad() = hidden_.sum(0);
-  rbm.visible_bias.mutable_grad() = vk.mean(0) - v0.mean(0);
+  at::sum_out(gradient_storage(rbm.bias), hidden_, 0);
+  at::mean_out(gradient_storage(rbm.visible_bias), vk, 0).sub_(v0.mean(0));
 }
 
 }  // namespace carve
