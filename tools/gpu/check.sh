@@ -50,6 +50,9 @@ grep -E "Test +#|tests passed|tests failed" "$out/ctest.log" | sed 's/  */ /g' |
 step benchmarks on cuda beside "$py"
 timeout 90 build-cuda/carve bench train --device cuda --python "$py" --steps 200
 timeout 90 build-cuda/carve bench penalty --device cuda --python "$py"
+for mode in factored forward; do  # the exact penalty's two forward modes side by side on the card
+  timeout 60 build-cuda/carve penalty compare --device cuda --dtype float32 --mode $mode --repeats 3 | grep -E "^exact|mode"
+done
 
 step quickstart on cuda
 start=$SECONDS
