@@ -4,7 +4,9 @@ Three methods that agree (carve's tests check it):
   analytic    closed form; needs an encoder made of Linear + elementwise layers (affine_layers);
   exact       autograd only: the Jacobian formed unit by unit on the encoder's own graph and
               differentiated by a true double backward; any differentiable encoder whose
-              examples are independent (no batch statistics);
+              examples are independent (no batch statistics); mode="factored" instead runs
+              autograd on carve's own graph of the layers affine_layers finds, blocks of
+              columns at a time (several times faster for Linear + elementwise encoders);
   stochastic  Hutchinson's estimate E_v ||v^T J||^2 with `projections` random draws.
 
 Gradients reach the encoder's parameters; x itself is treated as data (detached).
