@@ -44,7 +44,7 @@ inline void philox_block(uint64_t block, uint64_t key, uint32_t out[4]) {
 inline float uniform_of(uint32_t w, float) { return static_cast<float>(w >> 8) * 0x1p-24f; }
 inline double uniform_of(uint32_t w, double) { return static_cast<double>(w) * 0x1p-32; }
 
-// u < p for element `first + j` of each of `count` elements whose words are words[j].
+// out[j] = u < p[j] for each of `count` elements, u the uniform draw of words[j].
 template <typename T>
 inline void compare(const uint32_t* words, const T* p, T* out, int64_t count) {
   for (int64_t j = 0; j < count; ++j) out[j] = uniform_of(words[j], T()) < p[j] ? T(1) : T(0);

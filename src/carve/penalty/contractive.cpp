@@ -155,9 +155,9 @@ torch::Tensor contractive_exact(Encoder& encoder, const torch::Tensor& x,
   if (torch::GradMode::is_enabled()) {
     for (const auto& p : params) need_grad = need_grad || p.requires_grad();
   }
-  auto checked = options;
-  checked.third_order_verified(options.third_order_verified() || !encoder.affine_layers().empty());
-  ExactArgs args{&encoder, x.detach(), checked, need_grad};
+  // A chain of Linear + elementwise layers resolves its mode by its own cost model
+  // (for_each_jacobian_block on an Encoder); third_order_verified matters for other encoders.
+  ExactArgs args{&encoder, x.detach(), options, need_grad};
   return ExactPenaltyFunction::apply(at::TensorList(params), &args);
 }
 

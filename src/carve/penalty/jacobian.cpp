@@ -171,7 +171,7 @@ constexpr int64_t kFactoredCpuTensorBytes = int64_t(8) << 20;
 // the rest of the chain on the copies, and forms k columns of J_rest's JVP with one VJP of the
 // VJP (the trick of forward_blocks) whose cotangent carries the k tangents.
 void factored_blocks(const std::vector<AffineLayer>& layers, const torch::Tensor& x,
-                     const ExactJacobianOptions& options, bool cache_sized,
+                     const ExactJacobianOptions& options,
                      const std::function<void(const JacobianBlock&)>& visit) {
   const int64_t batch = x.size(0), inputs = x.size(1);
   const auto& first_layer = layers.front();
@@ -192,7 +192,7 @@ void factored_blocks(const std::vector<AffineLayer>& layers, const torch::Tensor
   // VJP g and the JVP, and what their double backward saves.
   int64_t per_block = directions_per_block(options.chunk_bytes(),
                                            6 * batch * widths * x.element_size(), inputs);
-  if (cache_sized) {
+  if (x.device().is_cpu()) {
     per_block = std::min(per_block, directions_per_block(kFactoredCpuTensorBytes,
                                                          batch * widest * x.element_size(), inputs));
   }
@@ -226,45 +226,39 @@ int64_t block_cap(int64_t chunk_bytes, const torch::Device& device) {
   return free > 0 ? std::max<int64_t>(1, std::min(chunk_bytes, free / 4)) : chunk_bytes;
 }
 
-void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
-                             const ExactJacobianOptions& options,
-                             const std::function<void(const JacobianBlock&)>& visit) {
+namespace {
+
+using BlockVisitor = std::function<void(const JacobianBlock&)>;
+
+void check_batch(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 2, "exact Jacobian: expected a batch [B, inputs], got ", x.sizes());
+}
+
+// The blocks of J in a mode already resolved (never automatic); `layers` (encode's, as
+// Linear + elementwise layers) are read by factored mode alone.
+void blocks_in_mode(JacobianMode mode, const EncodeFn& encode, const std::vector<AffineLayer>& layers,
+                    const torch::Tensor& x, int64_t outputs, const ExactJacobianOptions& options,
+                    const BlockVisitor& visit) {
   torch::AutoGradMode enable_grad(true);  // J is formed by autograd even under NoGradGuard.
   const auto base = x.detach();
   const auto capped = ExactJacobianOptions(options).chunk_bytes(block_cap(options.chunk_bytes(), x.device()));
-  if (resolve_jacobian_mode(options, x.size(1), outputs) == JacobianMode::reverse) {
+  if (mode == JacobianMode::reverse) {
     reverse_blocks(encode, base, outputs, capped, visit);
+  } else if (mode == JacobianMode::factored) {
+    factored_blocks(layers, base, capped, visit);
   } else {
     forward_blocks(encode, base, outputs, capped, visit);
   }
 }
 
-void for_each_jacobian_block(Encoder& encoder, const torch::Tensor& x,
-                             const ExactJacobianOptions& options,
-                             const std::function<void(const JacobianBlock&)>& visit) {
-  const auto layers = encoder.affine_layers();
-  const auto code = [&](const torch::Tensor& v) { return encoder.code(v); };
-  if (layers.empty()) {
-    for_each_jacobian_block(code, x, encoder.code_size(), options, visit);
-    return;
-  }
-  TORCH_CHECK(x.dim() == 2, "exact Jacobian: expected a batch [B, inputs], got ", x.sizes());
-  const auto mode = resolve_jacobian_mode(options, layers, x.size(1), encoder.code_size());
-  if (mode != JacobianMode::factored) {
-    for_each_jacobian_block(code, x, encoder.code_size(), ExactJacobianOptions(options).mode(mode),
-                            visit);
-    return;
-  }
-  torch::AutoGradMode enable_grad(true);
-  const auto capped =
-      ExactJacobianOptions(options).chunk_bytes(block_cap(options.chunk_bytes(), x.device()));
-  factored_blocks(layers, x.detach(), capped, /*cache_sized=*/x.device().is_cpu(), visit);
-}
-
-namespace {
-
-torch::Tensor assemble(const std::vector<torch::Tensor>& blocks, JacobianMode mode) {
+// [B, out, in] from the blocks that for_each visits.
+torch::Tensor assemble(const std::function<void(const BlockVisitor&)>& for_each) {
+  std::vector<torch::Tensor> blocks;
+  JacobianMode mode = JacobianMode::reverse;
+  for_each([&](const JacobianBlock& b) {
+    blocks.push_back(b.block);
+    mode = b.mode;
+  });
   const auto stacked = torch::cat(blocks, 0);
   // reverse: [out, B, in] -> [B, out, in]; forward, factored: [in, B, out] -> [B, out, in].
   return mode == JacobianMode::reverse ? stacked.permute({1, 0, 2}) : stacked.permute({1, 2, 0});
@@ -272,26 +266,30 @@ torch::Tensor assemble(const std::vector<torch::Tensor>& blocks, JacobianMode mo
 
 }  // namespace
 
-torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
-                             const ExactJacobianOptions& options) {
-  std::vector<torch::Tensor> blocks;
-  JacobianMode mode = JacobianMode::reverse;
-  for_each_jacobian_block(encode, x, outputs, options, [&](const JacobianBlock& b) {
-    blocks.push_back(b.block);
-    mode = b.mode;
-  });
-  return assemble(blocks, mode);
+void for_each_jacobian_block(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
+                             const ExactJacobianOptions& options, const BlockVisitor& visit) {
+  check_batch(x);
+  blocks_in_mode(resolve_jacobian_mode(options, x.size(1), outputs), encode, {}, x, outputs, options, visit);
 }
 
-torch::Tensor exact_jacobian(Encoder& encoder, const torch::Tensor& x,
+void for_each_jacobian_block(Encoder& encoder, const torch::Tensor& x, const ExactJacobianOptions& options,
+                             const BlockVisitor& visit) {
+  check_batch(x);
+  const auto layers = encoder.affine_layers();
+  const int64_t outputs = encoder.code_size();
+  // Without layers this resolves as for a function, factored refused.
+  const auto mode = resolve_jacobian_mode(options, layers, x.size(1), outputs);
+  blocks_in_mode(mode, [&](const torch::Tensor& v) { return encoder.code(v); }, layers, x, outputs, options,
+                 visit);
+}
+
+torch::Tensor exact_jacobian(const EncodeFn& encode, const torch::Tensor& x, int64_t outputs,
                              const ExactJacobianOptions& options) {
-  std::vector<torch::Tensor> blocks;
-  JacobianMode mode = JacobianMode::reverse;
-  for_each_jacobian_block(encoder, x, options, [&](const JacobianBlock& b) {
-    blocks.push_back(b.block);
-    mode = b.mode;
-  });
-  return assemble(blocks, mode);
+  return assemble([&](const BlockVisitor& visit) { for_each_jacobian_block(encode, x, outputs, options, visit); });
+}
+
+torch::Tensor exact_jacobian(Encoder& encoder, const torch::Tensor& x, const ExactJacobianOptions& options) {
+  return assemble([&](const BlockVisitor& visit) { for_each_jacobian_block(encoder, x, options, visit); });
 }
 
 JacobianMode resolve_graph_jacobian_mode(JacobianMode mode, bool create_graph, int64_t inputs,

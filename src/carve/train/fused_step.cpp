@@ -206,7 +206,7 @@ torch::Tensor FusedStep::compute_gradients(const torch::Tensor& x, const torch::
   const auto host = terms.cpu();  // one copy from a GPU, none on the CPU
   const double* value = host.data_ptr<double>();
   if (!std::all_of(value, value + host.numel(), [](double v) { return std::isfinite(v); })) {
-    for (auto p : ae_.parameters()) p.mutable_grad() = torch::Tensor();
+    clear_gradients(ae_.parameters());
   }
   return terms;
 }
