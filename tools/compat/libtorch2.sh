@@ -7,6 +7,10 @@
 #
 #   tools/compat/libtorch2.sh            make or reuse the root, build, run the suite
 #   tools/compat/libtorch2.sh -R Golden  extra arguments go to ctest
+#   tools/compat/libtorch2.sh --golden-dump DIR
+#                                        instead of the suite, the golden cases under each of the
+#                                        root's variations into DIR/<variation>/ (tools/golden/spread.py
+#                                        --dump-only; merged on the host with spread.py --include DIR)
 #
 # The root lives under $CARVE_CACHE_DIR (default ~/.cache/carve) and is reused when present
 # (a stamp file records that it is complete and which package list made it); its build
@@ -21,6 +25,13 @@ packages="build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0
 stamp_text="carve trixie root v1: $(echo $packages)"
 
 [[ $(id -u) == 0 ]] || { echo "libtorch2.sh: needs root (debootstrap, chroot, mount)" >&2; exit 1; }
+golden_dump=
+if [[ ${1:-} == --golden-dump ]]; then
+  [[ -n ${2:-} ]] || { echo "libtorch2.sh: --golden-dump needs a directory" >&2; exit 2; }
+  mkdir -p "$2"
+  golden_dump=$(cd "$2" && pwd)
+  shift 2
+fi
 
 mounted=()
 cleanup() {
@@ -52,6 +63,7 @@ mount_in --bind "$src" "$rootfs/carve-checkout"
 mount_in -t proc proc "$rootfs/proc"
 mount_in --bind /dev "$rootfs/dev"
 mount_in -t tmpfs -o size=8g tmpfs "$rootfs/tmp"
+[[ -z $golden_dump ]] || mount_in --bind "$golden_dump" "$rootfs/golden-dump"
 
 arch=x86_64-linux-gnu
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
@@ -65,6 +77,10 @@ chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root L
     [ -f /carve-build/CMakeCache.txt ] || cmake -S /carve-checkout -B /carve-build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     if ! cmake --build /carve-build -j $(nproc) > /carve-build/build.log 2>&1; then
       grep -E -A8 'error|FAILED' /carve-build/build.log | head -80; echo 'libtorch2: the build failed'; exit 1
+    fi
+    if [[ -n '$golden_dump' ]]; then
+      python3 /carve-checkout/tools/golden/spread.py --build /carve-build --dump-only /golden-dump ${*@Q}
+      exit 0
     fi
     cd /carve-build && ctest --output-on-failure -j $(nproc) -LE slurm ${*@Q}
     # An encoder written by carve on LibTorch 1.13, in Python torch 2.6: the same codes.
@@ -94,6 +110,7 @@ with open('/tmp/cross/codes-2.6.csv', 'w') as f:
         f.write(','.join(repr(v) for v in row) + '\\n')
 PY
   "
+[[ -z $golden_dump ]] || exit 0
 # The encoder written on 2.6 in Debian 12's Python torch 1.13 (the host's).
 /usr/bin/python3 - "$rootfs/tmp/cross" <<'PY'
 import sys
