@@ -8,6 +8,7 @@
 #include "carve/error.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
+#include "support/toy_plans.h"
 
 namespace carve {
 namespace {
@@ -106,7 +107,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "exp.yaml:3:22: training.patience: early stopping needs a validation split"},
         BadCase{"BadOverride", kMinimal, "exp.yaml: --set training.epochs: training.epochs: expected an integer", {"training.epochs=zero"}},
         BadCase{"BadSweepPoint", "name: x\ndata: {dataset: mnist}\nsweep:\n  optimizer.lr: [0.1, -2]\n",
-                "exp.yaml: --set optimizer.lr: optimizer.lr: must be > 0, got -2 (sweep point optimizer.lr=-2)"},
+                "exp.yaml:4:3: optimizer.lr: must be > 0, got -2 (sweep point optimizer.lr=-2)"},
+        BadCase{"SweepKeyTypo", "name: x\ndata: {dataset: mnist}\nsweep:\n  optimizer.lrr: [0.1]\n",
+                "exp.yaml:4:3: unknown key 'lrr' in optimizer (did you mean 'lr'?) (sweep point optimizer.lrr=0.1)"},
         BadCase{"SweepNotAList", "name: x\ndata: {dataset: mnist}\nsweep:\n  optimizer.lr: 0.1\n",
                 "exp.yaml:4:17: sweep.optimizer.lr: expected a non-empty list"}),
     [](const auto& info) { return info.param.name; });
@@ -181,6 +184,47 @@ TEST(YamlReader, BoundsNestingAndSizeBeforeParsing) {
             std::string::npos);
   EXPECT_NE(config_error("name: x\nseed: 1\n", {"model.hidden=" + std::string(5000, '[')}).find("nested deeper than carve reads"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// A typo inside a suite's `set` or `sweep` is located at its key like any other key, and split
+// sizes the data cannot give are caught by `carve check`, at the file's data keys, from the
+// files' sizes.
+TEST(ExperimentCli, SuiteTyposAndSplitSizesAreLocated) {
+  testing::TempDir dir;
+  testing::write_toy_amat(dir, "toy.amat", 200);
+  const auto base = testing::toy_base(dir, "located");
+  dir.write("set.yaml", base + "suite:\n  runs:\n    - name: A\n      set: {optimizer.lrr: 0.1}\n");
+  dir.write("sweep.yaml", base + "suite:\n  runs:\n    - name: A\n    - name: B\n      sweep: {model.hiden: [3, 4]}\n");
+  const auto set = testing::run_carve("check '" + dir.file("set.yaml") + "'");
+  EXPECT_EQ(set.exit_code, 2);
+  EXPECT_EQ(testing::count_lines(set.err), 1u) << set.err;
+  EXPECT_NE(set.err.find(dir.file("set.yaml") + ":11:13: unknown key 'lrr' in optimizer (did you mean 'lr'?) (suite run 'A')"),
+            std::string::npos)
+      << set.err;
+  const auto sweep = testing::run_carve("check '" + dir.file("sweep.yaml") + "'");
+  EXPECT_EQ(sweep.exit_code, 2);
+  EXPECT_NE(sweep.err.find(dir.file("sweep.yaml") + ":12:15: unknown key 'hiden' in model (did you mean 'hidden'?)"),
+            std::string::npos)
+      << sweep.err;
+
+  // 200 examples, valid 40 and test 40 carved: train 150 is too many, valid 170 + test 40 leave none.
+  const auto misfit = [&](const std::string& extra) { return testing::run_carve("check '" + dir.file("fit.yaml") + "' " + extra); };
+  dir.write("fit.yaml", base);
+  const auto fits = misfit("");
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  const auto train = misfit("--set data.train=150");
+  EXPECT_EQ(train.exit_code, 2);
+  EXPECT_NE(train.err.find(dir.file("fit.yaml") + ":4:"), std::string::npos) << train.err;
+  EXPECT_NE(train.err.find("train (150) is more than the 120 examples available"), std::string::npos) << train.err;
+  const auto none = misfit("--set data.valid=170");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("valid (170) and test (40) leave no training examples out of 200"), std::string::npos) << none.err;
 }
 
 }  // namespace

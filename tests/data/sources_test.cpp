@@ -233,3 +233,34 @@ TEST(Splits, RecordWhichSourceExampleEachOneIs) {
 
 }  // namespace
 }  // namespace carve
+
+namespace carve {
+namespace {
+
+// What `carve check` reads without loading: the sizes from IDX headers (plain and gzip), .amat
+// lines and the installed datasets equal what loading them gives.
+TEST(DatasetSizes, EqualWhatLoadingGives) {
+  testing::TempDir dir;
+  torch::manual_seed(0);
+  write_idx(dir.file("train-images-idx3-ubyte"), torch::randint(0, 255, {37, 4, 4}, torch::kUInt8));
+  write_idx(dir.file("train-labels-idx1-ubyte"), torch::randint(0, 3, {37}, torch::kUInt8));
+  write_idx(dir.file("t10k-images-idx3-ubyte.gz"), torch::randint(0, 255, {11, 4, 4}, torch::kUInt8), true);
+  write_idx(dir.file("t10k-labels-idx1-ubyte.gz"), torch::randint(0, 3, {11}, torch::kUInt8), true);
+  dir.write("toy.amat", "0.1 0.2 1\n0.3 0.4 0\n\n0.5 0.6 1\n");
+  std::vector<std::string> specs{
+      "idx:" + dir.file("train-images-idx3-ubyte") + "," + dir.file("train-labels-idx1-ubyte") + "," +
+          dir.file("t10k-images-idx3-ubyte.gz") + "," + dir.file("t10k-labels-idx1-ubyte.gz"),
+      "amat:" + dir.file("toy.amat"), "fashion-mnist", "mnist"};
+  for (const auto& spec : specs) {
+    const auto sizes = dataset_sizes(spec);
+    const auto loaded = load_dataset(spec);
+    EXPECT_EQ(sizes.pool, loaded.train.size()) << spec;
+    EXPECT_EQ(sizes.test, loaded.test.size()) << spec;
+  }
+  EXPECT_EQ(dataset_sizes(specs.front()).pool, 37);
+  EXPECT_EQ(dataset_sizes(specs.front()).test, 11);
+  EXPECT_THROW(dataset_sizes("idx:" + dir.file("toy.amat")), DataError);
+}
+
+}  // namespace
+}  // namespace carve

@@ -63,10 +63,11 @@ TEST_F(Analysis, WritesEveryFileAndEveryPngHasItsStatedSize) {
                         "training-jacobian.png", "training-saturation.png"}) {
     EXPECT_EQ(png_size((out / f).string()), (std::pair<int64_t, int64_t>{800, 500})) << f;
   }
-  // 30 filters of 8x8 in rows of 10 with 1-pixel borders, twice the size: (10*9+1) x (3*9+1).
-  EXPECT_EQ(png_size((out / "filters.png").string()), (std::pair<int64_t, int64_t>{2 * 91, 2 * 28}));
+  // 30 filters of 8x8 in rows of 10 with 1-pixel borders, twice the size: (10*9+1) x (3*9+1), under a
+  // title 50 pixels high, on a figure at least 700 pixels wide.
+  EXPECT_EQ(png_size((out / "filters.png").string()), (std::pair<int64_t, int64_t>{700, 2 * 28 + 50}));
   // 10 originals over 10 reconstructions.
-  EXPECT_EQ(png_size((out / "reconstructions.png").string()), (std::pair<int64_t, int64_t>{2 * 91, 2 * 19}));
+  EXPECT_EQ(png_size((out / "reconstructions.png").string()), (std::pair<int64_t, int64_t>{700, 2 * 19 + 50}));
   const auto report = testing::slurp((fs::path(d) / "report.md").string());
   for (const char* link : {"analysis/contraction.png", "analysis/spectrum.png", "analysis/filters.png",
                            "analysis/reconstructions.png", "analysis/activations.png", "metrics.csv"}) {
@@ -99,6 +100,14 @@ TEST_F(Analysis, CompareOverlaysRunsAndTabulatesThem) {
   const auto table = testing::slurp(dir.file("cmp/compare.md"));
   EXPECT_NE(table.find("| ae |"), std::string::npos) << table;
   EXPECT_NE(table.find("| cae |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| test error % |"), std::string::npos) << table;
+  // The runs were never analyzed: compare analyzed them under its --out, and wrote nothing into them.
+  for (const auto& run : {a, b}) {
+    EXPECT_FALSE(fs::exists(fs::path(run) / "analysis")) << run;
+    EXPECT_FALSE(fs::exists(fs::path(run) / "report.md")) << run;
+  }
+  EXPECT_TRUE(fs::exists(dir.file("cmp/runs/1-ae/analysis.json")));
+  EXPECT_NE(r.out.find("contraction curve, 10 points"), std::string::npos) << r.out;  // progress, stage by stage
   EXPECT_EQ(testing::run_carve("compare '" + a + "'").exit_code, 2);
   EXPECT_EQ(testing::run_carve("analyze '" + dir.file("nope") + "'").exit_code, 2);
 }

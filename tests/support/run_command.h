@@ -29,13 +29,14 @@ inline std::string slurp(const std::filesystem::path& path) {
 inline std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
 // `args` is appended to the executable's path as shell words (quote them yourself: quoted()).
-inline CommandResult run_carve(const std::string& args) {
+// With `cwd`, the command runs in that directory.
+inline CommandResult run_carve(const std::string& args, const std::string& cwd = "") {
   namespace fs = std::filesystem;
   const auto dir = fs::temp_directory_path() / ("carve_cli_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const auto out = dir / "stdout", err = dir / "stderr";
-  const std::string command = std::string("'") + CARVE_EXE + "' " + args + " > '" + out.string() +
-                              "' 2> '" + err.string() + "' < /dev/null";
+  const std::string command = (cwd.empty() ? std::string() : "cd " + quoted(cwd) + " && ") + "'" + CARVE_EXE + "' " +
+                              args + " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -44,6 +44,13 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"penalty frobnicate", "frobnicate"},
                       BadInput{"--threads -1 penalty compare", "-1"}));
 
+// Flag ranges read plainly (CLI11's own range check printed the largest double, 300 digits).
+INSTANTIATE_TEST_SUITE_P(
+    RunFlags, CliBadInput,
+    ::testing::Values(BadInput{"run x.yaml --jobs 0", "--jobs: must be a whole number >= 1, got '0'"},
+                      BadInput{"run x.yaml --max-requeues -1", "--max-requeues: must be a whole number >= 0, got '-1'"},
+                      BadInput{"submit x.yaml --slurm --cpus-per-task 0", "--cpus-per-task: must be a whole number >= 1"}));
+
 TEST(Cli, NoSubcommandIsAUsageError) {
   const auto r = run_carve("");
   EXPECT_EQ(r.exit_code, 2);

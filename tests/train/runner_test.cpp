@@ -195,6 +195,10 @@ TEST_F(Runner, ExportedEncoderMatchesInCppAndPython) {
   EXPECT_TRUE(m.attr("has_decoder").toBool());
   EXPECT_LE((m.run_method("decode", got).toTensor() - ae->decode(expected).detach()).abs().max().item<double>(), 1e-6);
   EXPECT_LE((m.run_method("reconstruct", x).toTensor() - ae->forward(x).detach()).abs().max().item<double>(), 1e-6);
+  // The dataset's own layout ([N, 1, 6, 6]) gives the codes of its flat rows.
+  EXPECT_TRUE(torch::equal(m.forward({x.view({5, 1, 6, 6})}).toTensor(), got));
+  EXPECT_TRUE(torch::equal(m.run_method("reconstruct", x.view({5, 1, 6, 6})).toTensor(),
+                           m.run_method("reconstruct", x).toTensor()));
 
   // `carve export` writes the same module again.
   const auto e = testing::run_carve("export '" + r.directory + "' --out '" + dir.file("again.pt") + "'");

@@ -29,23 +29,23 @@ void add_cluster_commands(CLI::App& app, Action& action) {
   submit->add_option("--partition", a->slurm_options.partition, "SLURM partition");
   submit->add_option("--time", a->slurm_options.time, "time limit of each task, e.g. 4:00:00");
   submit->add_option("--cpus-per-task", a->slurm_options.cpus_per_task, "cores of each task (carve's --threads)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   submit->add_option("--gpus-per-task", a->slurm_options.gpus_per_task, "GPUs of each task")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   submit->add_option("--mem", a->slurm_options.mem, "memory of each task, e.g. 8G");
   submit->add_option("--array-parallelism", a->slurm_options.array_parallelism, "at most K tasks of an array at once")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   submit->add_option("--account", a->slurm_options.account, "SLURM account");
   submit->add_option("--qos", a->slurm_options.qos, "SLURM quality of service");
   submit->add_option("--sbatch-arg", a->slurm_options.sbatch_args, "one more #SBATCH line, e.g. \"--constraint=avx512\" (repeatable)")
       ->allow_extra_args(false);
   submit->add_option("--max-requeues", a->slurm_options.max_requeues, "preemptions after which a task is not requeued")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
   submit->add_option("--signal-grace", a->slurm_options.signal_grace,
                      "seconds between SLURM's USR1 warning and the end of a task's time")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   submit->add_option("--device", a->slurm_options.device, "auto, cpu, cuda or cuda:N (default: the file's)");
   submit->add_flag("--dry-run", a->dry_run, "write and print the scripts; submit nothing");

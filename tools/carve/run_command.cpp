@@ -129,11 +129,11 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   run->add_option("--task", a->how.task, "run one task of the file's plan (carve plan FILE lists them): read back "
                                           "if finished, resumed if half-done");
   run->add_option("--jobs", a->how.jobs, "run independent tasks N at a time, as processes sharing the threads")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   run->add_option("--max-requeues", a->how.max_requeues,
                   "with --task under SLURM: preemptions after which the task is not requeued")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
   run->callback([&action, a, command_line] {
     action = [a, command_line] {
@@ -154,6 +154,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   auto* check = app.add_subcommand("check", "validate an experiment file and print the resolved configuration");
   check->add_option("file", c->file, "experiment YAML")->required();
   check->add_option("--set", c->set, "override a key: key.path=value (repeatable)");
+  check->add_option("--out", c->out, "run directory the plan is shown into (default: runs/<name>)");
   check->callback([&action, c] {
     action = [c] {
       const auto spec = load_experiment(c->file, c->set);
@@ -170,9 +171,11 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
         std::cout << fmt::format(" (suite: {} runs x {} seed{}{})", suite.runs.size(), seeds, seeds == 1 ? "" : "s",
                                  swept ? fmt::format(", {} sweep points", swept) : "");
       }
+      // The split sizes against the data's sizes, from the files' headers.
+      const auto plan = make_plan(c->file, c->set, c->out);
+      for (const auto& note : check_data_sizes(plan)) std::cout << "# note: " << note << "\n";
       std::cout << "\n" << to_yaml(spec);
       // A sweep, suite or stack: what the file expands into.
-      const auto plan = make_plan(c->file, c->set);
       if (plan.tasks.size() > 1 || plan.tasks.front().kind == TaskKind::stack) {
         std::cout << "\n" << plan.to_table();
         const auto layers = load_stack(c->file);
@@ -198,6 +201,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   analyze->add_option("--seed", an->options.seed, "seed of the random directions")->capture_default_str();
   analyze->callback([&action, an] {
     action = [an] {
+      an->options.progress = [](const std::string& what) { std::cout << what << std::endl; };
       analyze_run(an->dirs.front(), an->options);
       std::cout << "wrote " << an->dirs.front() << "/analysis/ and " << an->dirs.front() << "/report.md\n";
       return 0;
@@ -211,6 +215,7 @@ void add_run_commands(CLI::App& app, Action& action, const std::string& command_
   compare->add_option("--radii", cm->options.radii, "radii (for runs not analyzed yet)")->delimiter(',');
   compare->callback([&action, cm] {
     action = [cm] {
+      cm->options.progress = [](const std::string& what) { std::cout << what << std::endl; };
       compare_runs(cm->dirs, cm->out, cm->options);
       std::cout << "wrote " << cm->out << "/compare.md and its figures\n";
       return 0;

@@ -47,7 +47,11 @@ ExperimentSpec read_experiment(const std::string& text, const std::string& file,
     try {
       parse_experiment(base.str(), file, all);
     } catch (const ConfigError& e) {
-      throw ConfigError(fmt::format("{} (sweep point {})", e.what(), fmt::join(point, ", ")));
+      // An error of a swept key is located at the key in the sweep block, not as a --set.
+      std::map<std::string, std::string> origins;
+      for (const auto& axis : s.sweep) origins[axis.key] = axis.origin;
+      throw ConfigError(fmt::format("{} (sweep point {})", config::relocate_overrides(e.what(), origins),
+                                    fmt::join(point, ", ")));
     }
   }
   return s;
@@ -75,6 +79,7 @@ std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& fi
   for (const auto& kv : node) {
     SweepAxis axis{kv.first.as<std::string>(), {}};
     const auto at = where + "." + axis.key;
+    axis.origin = config::location(file, kv.first, at);
     if (!kv.second.IsSequence() || kv.second.size() == 0) {
       throw ConfigError(fmt::format("{}: {}: expected a non-empty list of values", config::location(file, kv.second, at), at));
     }

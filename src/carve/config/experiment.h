@@ -163,6 +163,7 @@ struct AnalysisSpec {
 struct SweepAxis {
   std::string key;                  // a dotted key path
   std::vector<std::string> values;  // YAML scalars
+  std::string origin = "";          // FILE:LINE:COL of the key, for errors of its points
 };
 
 /// A whole experiment file, resolved: every key with its value or its default

@@ -40,6 +40,8 @@ const Table<SuiteRun>& run_table() {
                     run.fail("set", fmt::format("the value of '{}' must be a scalar", kv.first.as<std::string>()));
                   }
                   s.overrides.push_back(kv.first.as<std::string>() + "=" + kv.second.Scalar());
+                  const auto key = kv.first.as<std::string>();
+                  s.origins[key] = config::location(run.file(), kv.first, run.dotted("set") + "." + key);
                 }
               },
               [](YAML::Emitter&, const SuiteRun&) {}, no_diff);

@@ -17,6 +17,7 @@
 ///   carve::SuiteSpec suite = carve::load_suite("experiments/paper/table1-mnist.yaml");
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct SuiteRun {
   std::vector<std::string> overrides;  ///< key=value, from `set`
   PaperValues paper;                   ///< `paper:` (or the older `paper_test_error`)
   std::vector<SweepAxis> sweep;        ///< chosen on the validation split before the seeds run
+  std::map<std::string, std::string> origins;  ///< a `set` key -> FILE:LINE:COL, for its errors
 };
 
 /// The whole block.

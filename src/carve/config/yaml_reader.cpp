@@ -46,6 +46,18 @@ std::string location(const std::string& file, const YAML::Node& node, const std:
   return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
 }
 
+std::string relocate_overrides(const std::string& message, const std::map<std::string, std::string>& origins) {
+  for (const auto& [key, origin] : origins) {
+    const auto needle = ": --set " + key;
+    const auto at = message.find(needle);
+    if (at == std::string::npos || origin.empty()) continue;
+    const auto end = at + needle.size();
+    if (end < message.size() && message[end] != ':') continue;  // a longer key that starts with this one
+    return origin + message.substr(end);
+  }
+  return message;
+}
+
 MapReader::MapReader(YAML::Node node, std::string file, std::string path,
                      std::shared_ptr<const std::set<std::string>> overridden)
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), overridden_(std::move(overridden)) {

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -85,6 +86,10 @@ template <> bool MapReader::convert<bool>(const std::string&, const YAML::Node&)
 // (or a node without a mark).
 std::string location(const std::string& file, const YAML::Node& node, const std::string& path,
                      const std::set<std::string>* overridden = nullptr);
+
+// An error message about a key that an override set ("FILE: --set KEY: ...") located where the
+// override came from instead (origins: KEY -> "FILE:LINE:COL", the key in a sweep or suite block).
+std::string relocate_overrides(const std::string& message, const std::map<std::string, std::string>& origins);
 
 // What a YAML text may be before yaml-cpp sees it: yaml-cpp parses nested collections by
 // recursion without a limit (a file of 100,000 '[' overflows the stack), so carve bounds the

@@ -3,9 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <zlib.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "carve/data/amat.h"
@@ -42,6 +47,18 @@ DatasetSource load_idx_source(const std::string& name, const std::string& images
     throw DataError(fmt::format("{}: cannot tell the labels file from the name; use idx:IMAGES,LABELS", images));
   }
   return {name, load_idx(images, labels), {}};
+}
+
+// idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]] as four paths, "" for those left out.
+std::vector<std::string> idx_parts(const std::string& spec) {
+  std::vector<std::string> parts;
+  std::stringstream ss(spec.substr(4));
+  for (std::string part; std::getline(ss, part, ',');) parts.push_back(part);
+  if (parts.empty() || parts.size() > 4) {
+    throw DataError(fmt::format("'{}': expected idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]]", spec));
+  }
+  parts.resize(4);
+  return parts;
 }
 
 bool looks_like_idx(const std::string& path) {
@@ -109,13 +126,7 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
     return {spec, load_amat(train.string()), load_amat(test.string())};
   }
   if (spec.rfind("idx:", 0) == 0) {
-    std::vector<std::string> parts;
-    std::stringstream ss(spec.substr(4));
-    for (std::string part; std::getline(ss, part, ',');) parts.push_back(part);
-    if (parts.empty() || parts.size() > 4) {
-      throw DataError(fmt::format("'{}': expected idx:IMAGES[,LABELS[,TEST_IMAGES[,TEST_LABELS]]]", spec));
-    }
-    parts.resize(4);
+    const auto parts = idx_parts(spec);
     auto source = load_idx_source(spec, parts[0], parts[1]);
     if (!parts[2].empty()) source.test = load_idx_source(spec, parts[2], parts[3]).train;
     return source;
@@ -133,6 +144,76 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
   }
   throw DataError(fmt::format("unknown dataset '{}' (known: {}, idx:PATH, amat:PATH, cifar10:DIR, or an existing path)",
                               spec, fmt::join(dataset_names(), ", ")));
+}
+
+namespace {
+
+// The number of items an IDX file holds: its first dimension (bytes 4..7, big-endian), read
+// through zlib so that a .gz file needs no full decompression.
+int64_t idx_count(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  unsigned char header[8];
+  const int got = gzread(f, header, sizeof header);
+  gzclose(f);
+  if (got != 8 || header[0] != 0 || header[1] != 0) throw DataError(fmt::format("{}: not an IDX file", path));
+  return (int64_t{header[4]} << 24) | (int64_t{header[5]} << 16) | (int64_t{header[6]} << 8) | int64_t{header[7]};
+}
+
+// The examples of an .amat file: its lines that hold values.
+int64_t amat_count(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  int64_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find_first_not_of(" \t\r") != std::string::npos;
+  return n;
+}
+
+int64_t cifar_count(const fs::path& path) {
+  std::error_code ec;
+  const auto bytes = fs::file_size(path, ec);
+  if (ec) throw DataError(fmt::format("{}: cannot read: {}", path.string(), ec.message()));
+  return static_cast<int64_t>(bytes / 3073);  // one label byte and 32 x 32 x 3 pixels a record
+}
+
+DatasetSizes cifar_sizes(const fs::path& dir) {
+  DatasetSizes s;
+  for (int b = 1; b <= 5; ++b) s.pool += cifar_count(dir / fmt::format("data_batch_{}.bin", b));
+  s.test = cifar_count(dir / "test_batch.bin");
+  return s;
+}
+
+}  // namespace
+
+DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir_arg) {
+  const fs::path data(data_directory(data_dir_arg));
+  if (spec == "mnist") return {idx_count((data / "mnist" / "images-idx3-ubyte").string()), 0};
+  if (spec == "fashion-mnist") {
+    const fs::path dir = fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
+    return {idx_count(plain_or_gz(dir, "train-images-idx3-ubyte")), idx_count(plain_or_gz(dir, "t10k-images-idx3-ubyte"))};
+  }
+  if (spec == "cifar10-bw" || spec == "cifar10") return cifar_sizes(data / "cifar-10-batches-bin");
+  if (spec.rfind("cifar10-bw:", 0) == 0) return cifar_sizes(spec.substr(11));
+  if (spec.rfind("cifar10:", 0) == 0) return cifar_sizes(spec.substr(8));
+  if (is_variation(spec)) {
+    const auto dir = data / "variations";
+    const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
+    if (!fs::exists(train) || !fs::exists(test)) {
+      const auto sizes = default_variation_sizes(spec);
+      return {sizes.train + sizes.valid, sizes.test};
+    }
+    return {amat_count(train.string()), amat_count(test.string())};
+  }
+  if (spec.rfind("idx:", 0) == 0) {
+    const auto parts = idx_parts(spec);
+    return {idx_count(parts[0]), parts[2].empty() ? 0 : idx_count(parts[2])};
+  }
+  if (spec.rfind("amat:", 0) == 0) {
+    const auto [train, test] = split_pair(spec.substr(5));
+    return {amat_count(train), test.empty() ? 0 : amat_count(test)};
+  }
+  const auto source = load_dataset(spec, data_dir_arg);
+  return {source.train.size(), source.test.size()};
 }
 
 }  // namespace carve

@@ -37,6 +37,15 @@ std::string data_directory(const std::string& override_dir = "");
 /// library itself prints nothing.
 DatasetSource load_dataset(const std::string& spec, const std::string& data_dir = "",
                            const std::function<void(const std::string&)>& notice = {});
+/// How many examples a dataset holds: its pool (the training part) and its own test split (0
+/// when it has none). Read from the files' headers where the format has one (IDX), from the fixed
+/// record size (CIFAR-10), by counting lines (.amat), from the generator's sizes for a variation
+/// not generated yet; a bare path is loaded. What `carve check` holds a file's split sizes to.
+struct DatasetSizes {
+  int64_t pool = 0, test = 0;
+};
+DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir = "");
+
 // Writes DATA/variations/NAME_{train,test}.amat; returns the source it wrote.
 DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
                                        uint64_t seed, const struct VariationSizes& sizes,

@@ -85,18 +85,29 @@ void standardize(Splits& splits) {
   }
 }
 
-Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
-  for (auto [name, v] : {std::pair{"train", o.train}, {"valid", o.valid}, {"test", o.test}}) {
-    if (v < 0) throw UsageError(fmt::format("split size '{}' must be >= 0, got {}", name, v));
+void check_split_sizes(const std::string& name, int64_t pool, int64_t test, const SplitOptions& o) {
+  for (auto [key, v] : {std::pair{"train", o.train}, {"valid", o.valid}, {"test", o.test}}) {
+    if (v < 0) throw UsageError(fmt::format("split size '{}' must be >= 0, got {}", key, v));
   }
-  const bool has_test = source.test.size() > 0;
-  const int64_t pool = source.train.size();
+  const bool has_test = test > 0;
   const int64_t carved = o.valid + (has_test ? 0 : o.test);
   if (carved >= pool) {
-    throw UsageError(fmt::format("{}: valid ({}){} leave no training examples out of {}",
-                                 source.name, o.valid,
+    throw UsageError(fmt::format("{}: valid ({}){} leave no training examples out of {}", name, o.valid,
                                  has_test ? std::string() : fmt::format(" and test ({})", o.test), pool));
   }
+  if (o.train > pool - carved) {
+    throw UsageError(fmt::format("{}: train ({}) is more than the {} examples available", name, o.train, pool - carved));
+  }
+  if (has_test && o.test > test) {
+    throw UsageError(fmt::format("{}: test ({}) is more than the {} examples of its test split", name, o.test, test));
+  }
+}
+
+Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
+  const bool has_test = source.test.size() > 0;
+  const int64_t pool = source.train.size();
+  check_split_sizes(source.name, pool, source.test.size(), o);
+  const int64_t carved = o.valid + (has_test ? 0 : o.test);
   const auto order = split_order(source.train.labels, o.seed, o.shuffle, o.stratify);
   const size_t train_end = static_cast<size_t>(pool - carved);
   const size_t test_end = has_test ? train_end : train_end + static_cast<size_t>(o.test);

@@ -47,6 +47,11 @@ struct Splits {
   bool test_from_source_test = false;
 };
 
+/// Refuses (UsageError, naming the sizes) split sizes that a source of `pool` training examples
+/// and `test` test examples (0: none of its own) cannot give; what make_splits checks first, and
+/// `carve check` from the files' sizes alone.
+void check_split_sizes(const std::string& name, int64_t pool, int64_t test, const SplitOptions& options);
+
 /// Draws the splits from a source as `options` say.
 Splits make_splits(const DatasetSource& source, const SplitOptions& options);
 

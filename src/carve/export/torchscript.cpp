@@ -29,6 +29,8 @@ std::string chain_method(torch::jit::Module& m, const std::vector<AffineLayer>& 
                          const std::string& method, const std::string& argument) {
   const bool single = layers.size() == 1 && prefix.empty();
   std::string body = fmt::format("def {}(self, {}):\n    a = {}\n", method, argument, argument);
+  // An input may come in the dataset's own layout ([N, 1, 28, 28]) as well as in flat rows.
+  if (argument == "x") body += "    if a.dim() > 2:\n        a = torch.flatten(a, 1)\n";
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::string w = single ? "weight" : fmt::format("{}weight_{}", prefix, l);
     const std::string b = single ? "bias" : fmt::format("{}bias_{}", prefix, l);

@@ -50,11 +50,30 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // Each child in a process group of its own: a terminal's Ctrl-C reaches only this process,
+  // which passes the signal on to each child once (a child signalled twice, or before its handlers
+  // are installed, would die of it rather than checkpoint).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int rc = posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw TaskFailed(fmt::format("cannot start {}: {}", argv[0], std::strerror(rc)));
   return pid;
+}
+
+// The stop signal that ended a child — it exited 128 + SIGINT, SIGTERM or SIGUSR1 after its
+// checkpoint, or died of one before its handlers were installed —, else 0.
+int stopped_by(int status) {
+  for (const int signal : {SIGINT, SIGTERM, SIGUSR1}) {
+    if ((WIFEXITED(status) && WEXITSTATUS(status) == 128 + signal) || (WIFSIGNALED(status) && WTERMSIG(status) == signal)) {
+      return signal;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -66,7 +85,8 @@ RunResult execute_parallel(const Plan& plan, const RunOptions& options, int jobs
   std::set<std::string> finished, started;
   std::map<pid_t, const Task*> running;
   std::string failure;
-  int stop_signal = 0;
+  int stop_signal = 0;  // a stop request to this process, passed on to the children
+  int child_stop = 0;   // a child stopped by a signal sent to it alone: start nothing more
   const auto ready = [&](const Task& t) {
     if (started.count(t.id)) return false;
     for (const auto& d : t.depends_on)
@@ -78,7 +98,7 @@ RunResult execute_parallel(const Plan& plan, const RunOptions& options, int jobs
     if (stop_signal == 0 && (stop_signal = stop_requested()) != 0) {
       for (const auto& [pid, task] : running) kill(pid, stop_signal);  // each checkpoints where it is
     }
-    if (failure.empty() && stop_signal == 0) {
+    if (failure.empty() && stop_signal == 0 && child_stop == 0) {
       for (const auto& t : plan.tasks) {
         if (static_cast<int>(running.size()) >= jobs) break;
         if (!ready(t)) continue;
@@ -103,8 +123,11 @@ RunResult execute_parallel(const Plan& plan, const RunOptions& options, int jobs
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       finished.insert(t.id);
       notify(options.observers, fmt::format("task {} done ({:.1f} s into the run)", t.id, seconds));
-    } else if (stop_signal != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 128 + stop_signal) {
-      notify(options.observers, fmt::format("task {} stopped at a checkpoint", t.id));
+    } else if (const int by = stopped_by(status); by != 0) {
+      // Stopped, not failed: it checkpointed (or had not started training), and --resume continues it.
+      notify(options.observers, fmt::format("task {} stopped by {}{}", t.id, signal_name(by),
+                                            WIFEXITED(status) ? " at a checkpoint" : " before its first checkpoint"));
+      if (child_stop == 0) child_stop = by;
     } else if (failure.empty()) {
       const auto log = task_file(plan, t, ".log");
       const auto how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
@@ -117,6 +140,9 @@ RunResult execute_parallel(const Plan& plan, const RunOptions& options, int jobs
     throw Interrupted(stop_signal, fmt::format("stopped by {}: the running tasks checkpointed", signal_name(stop_signal)));
   }
   if (!failure.empty()) throw TaskFailed(failure);
+  if (child_stop != 0) {
+    throw Interrupted(child_stop, fmt::format("a task was stopped by {}: the others ran to their end", signal_name(child_stop)));
+  }
   const auto& last = plan.tasks.back();
   // The table the last task wrote, as a run in one process shows it.
   if (last.kind == TaskKind::sweep_table || last.kind == TaskKind::suite_table) {

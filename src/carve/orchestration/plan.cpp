@@ -2,20 +2,26 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "carve/atomic_file.h"
 #include "carve/config/stack.h"
 #include "carve/config/suite.h"
+#include "carve/config/yaml_reader.h"
+#include "carve/data/catalog.h"
 #include "carve/data/file_bytes.h"
+#include "carve/data/splits.h"
 #include "carve/error.h"
 #include "carve/orchestration/stack.h"
 #include "carve/orchestration/suite.h"
 #include "carve/orchestration/sweep.h"
+#include "carve/orchestration/run_tree.h"
 #include "carve/orchestration/task_lock.h"
 #include "carve/train/run_dir.h"
 #include "carve/train/stop.h"
@@ -119,6 +125,55 @@ Plan make_plan(const std::string& file, const std::vector<std::string>& override
     plan.tasks.push_back({"run", TaskKind::run, "", file, overrides, spec.seed, {}, "", ""});
   }
   return plan;
+}
+
+namespace {
+
+// FILE:LINE:COL of the first of the file's data.valid, data.test, data.train, data (else FILE).
+std::string data_location(const std::string& file) {
+  try {
+    const auto root = YAML::LoadFile(file);
+    const auto data = root["data"];
+    if (data && data.IsMap()) {
+      for (const char* key : {"valid", "test", "train"}) {
+        if (data[key]) return config::location(file, data[key], std::string("data.") + key);
+      }
+      return config::location(file, data, "data");
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return file;
+}
+
+}  // namespace
+
+std::vector<std::string> check_data_sizes(const Plan& plan) {
+  std::vector<std::string> notes;
+  std::set<std::string> seen;
+  for (const auto& t : plan.tasks) {
+    if (t.kind != TaskKind::run && t.kind != TaskKind::stack && t.kind != TaskKind::copy_winner) continue;
+    const auto spec = load_experiment(t.file, t.overrides);
+    const auto& d = spec.data;
+    if (!seen.insert(fmt::format("{}\n{}\n{} {} {}", d.dataset, d.dir, d.train, d.valid, d.test)).second) continue;
+    DatasetSizes sizes;
+    try {
+      sizes = dataset_sizes(d.dataset, d.dir);
+    } catch (const DataError& e) {
+      notes.push_back(fmt::format("data sizes of {} not checked: {}", d.dataset, e.what()));
+      continue;
+    }
+    SplitOptions so;
+    so.train = d.train;
+    so.valid = d.valid;
+    so.test = d.test;
+    try {
+      check_split_sizes(d.dataset, sizes.pool, sizes.test, so);
+    } catch (const UsageError& e) {
+      throw ConfigError(fmt::format("{}: {}{}", data_location(t.file), e.what(),
+                                    plan.tasks.size() > 1 ? fmt::format(" (task {})", t.id) : std::string()));
+    }
+  }
+  return notes;
 }
 
 const Task& Plan::task(const std::string& id) const {
@@ -252,7 +307,12 @@ void freeze_plan_file(const Plan& plan) {
   const fs::path dir = state_directory(plan);
   fs::create_directories(dir);
   const auto path = dir / "plan.json";
-  const auto now = plan.to_json();
+  auto now = plan.to_json();
+  // Paths inside the tree are relative to it (the tree may be copied or moved; read_plan takes
+  // the directory from where plan.json is): the run directory as seen from plan.json's folder.
+  auto run_dir = fs::path(plan.directory).lexically_normal();
+  if (!run_dir.has_filename()) run_dir = run_dir.parent_path();  // "runs/x/"
+  now["directory"] = plan.tasks.size() == 1 ? (fs::path("..") / run_dir.filename()).string() : ".";
   if (fs::exists(path)) {
     nlohmann::json was;
     try {
@@ -265,7 +325,8 @@ void freeze_plan_file(const Plan& plan) {
                                    "resume with the same file and --set values, or --force",
                                    dir.string()));
     }
-    return;
+    if (was == now) return;
+    // The same tasks under values that may change on resume (more epochs): the record follows.
   }
   data::write_text_file(path.string(), now.dump(2) + "\n");
 }
@@ -313,6 +374,14 @@ class Executor {
       case TaskKind::copy_winner: return copy_winner(t, dir);
       case TaskKind::select: {
         auto done = points_of(t);
+        // The choice is frozen once made: the seeds ran at it. Points that grew on --resume are
+        // ranked again in the sweep's table, but chosen.json keeps the first choice (docs/CONFIG.md).
+        if (options_.resume && fs::exists(dir / "chosen.json")) {
+          rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
+                                       t.id.substr(0, t.id.rfind('/'))),
+                     dir.string(), options_.observers);
+          return {{"chosen", chosen_point(dir)}};
+        }
         rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
                                      t.id.substr(0, t.id.rfind('/'))),
                    dir.string(), options_.observers);
@@ -370,10 +439,16 @@ class Executor {
     const auto sweep_dir = base_ / plan_.task(t.chosen_from).directory;
     const auto winner = sweep_dir / sweep_point_name(chosen_point(sweep_dir));
     if (!fs::exists(dir / "summary.json")) {
-      fs::remove_all(dir);
+      fs::remove_all(dir);  // a copy that did not finish: the winner is whole
       copy_directory_atomically(winner.string(), dir.string());
+      return read_summary(dir.string());
     }
-    return read_summary(dir.string());
+    // Copied before: read back, or continued from its checkpoint (the winner's) where the run
+    // grew since, as the winner itself is. A stack does not grow (nor does a single stack).
+    if (!load_stack(t.file).empty()) return read_summary(dir.string());
+    auto spec = load_experiment(t.file, overrides_of(t));
+    spec.sweep.clear();
+    return run_point(spec, options_, dir.string());
   }
 
   nlohmann::json suite_table_task(const Task& t) {
@@ -406,7 +481,10 @@ class Executor {
 
 }  // namespace
 
-RunResult execute_plan(const Plan& plan, const RunOptions& options) { return Executor(plan, options).run(); }
+RunResult execute_plan(const Plan& plan, const RunOptions& options) {
+  check_run_target(plan, options);  // before anything is written
+  return Executor(plan, options).run();
+}
 
 nlohmann::json task_result(const Plan& plan, const Task& task) {
   const fs::path dir = fs::path(plan.directory) / task.directory;
@@ -429,6 +507,7 @@ void record_task_failure(const Plan& plan, const Task& task, const std::string& 
 }
 
 void prepare_plan(const Plan& plan, const RunOptions& options) {
+  check_run_target(plan, options);  // before anything is written
   if (plan.tasks.size() > 1) {
     prepare_group_directory(load_experiment(plan.file, plan.overrides), options);
   } else if (fs::exists(plan.directory) && !options.resume) {

@@ -68,6 +68,11 @@ struct Plan {
 /// run directory ("" = runs/<name>). Throws ConfigError / UsageError.
 Plan make_plan(const std::string& file, const std::vector<std::string>& overrides, const std::string& out = "");
 
+/// `carve check`: every task's split sizes against its dataset's sizes, read from the files'
+/// headers (data/catalog.h) without loading them. A misfit is a ConfigError at the file's `data`
+/// keys; a dataset that cannot be read yet (not fetched) is returned as a note, not an error.
+std::vector<std::string> check_data_sizes(const Plan& plan);
+
 /// Reads a plan frozen as JSON (RUN_DIR/plan.json); UsageError if it is not one.
 Plan plan_from_json(const nlohmann::json& json, const std::string& where);
 

@@ -97,7 +97,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
     const auto run = load_run(layer_dir);  // the layer at its best epoch
     run.model->module().to(device);
     trained.push_back(run.model);
-    layer_info.push_back({{"directory", layer_dir}, {"type", to_string(specs[k].model.type)}, {"hidden", specs[k].model.hidden}});
+    layer_info.push_back({{"directory", fs::path(layer_dir).filename().string()}, {"type", to_string(specs[k].model.type)}, {"hidden", specs[k].model.hidden}});
     if (k + 1 < specs.size()) {
       auto& encoder = run.model->encoder();
       current = {codes_of(encoder, current.train, device), codes_of(encoder, current.valid, device),

@@ -10,6 +10,7 @@
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
 #include "carve/orchestration/parallel.h"
+#include "carve/orchestration/run_tree.h"
 #include "carve/orchestration/slurm.h"
 #include "carve/orchestration/task_lock.h"
 
@@ -38,10 +39,20 @@ Plan read_plan(const std::string& run_dir) {
     } catch (const nlohmann::json::exception& e) {
       throw UsageError(fmt::format("{}: not a plan carve wrote ({})", path.string(), e.what()));
     }
-    return plan_from_json(j, path.string());
+    auto plan = plan_from_json(j, path.string());
+    // The tree is where its plan.json is, wherever it was made or moved to: every task's directory
+    // is relative to it (the directory recorded in plan.json is the one it was made with).
+    plan.directory = dir;
+    return plan;
   }
-  throw UsageError(fmt::format("{}: no plan.json here (nor in {}.carve/): not the directory of a sweep or suite, nor "
-                               "of a run that --task or carve submit started",
+  // A plain single run or stack (run in one process, no --task): its config.yaml says which.
+  if (const auto there = identify_run_tree(dir, "carve status reads carve's run directories")) {
+    const auto kind = there->shape == "stack" ? TaskKind::stack : TaskKind::run;
+    Plan plan{"", {}, dir, there->name, {}};
+    plan.tasks.push_back({kind == TaskKind::stack ? "stack" : "run", kind, "", "", {}, 0, {}, "", ""});
+    return plan;
+  }
+  throw UsageError(fmt::format("{}: no plan.json here (nor in {}.carve/), no config.yaml: not a carve run directory",
                                run_dir, dir));
 }
 

@@ -29,7 +29,9 @@ struct TaskStatus {
 };
 
 /// The plan frozen in a run directory: RUN_DIR/plan.json, or RUN_DIR.carve/plan.json for a
-/// single run or stack. UsageError if there is none.
+/// single run or stack, its directory RUN_DIR wherever the tree now is (copied or moved); for a
+/// plain single run or stack, a plan of its one task read from its config.yaml. UsageError where
+/// the directory is not a carve run.
 Plan read_plan(const std::string& run_dir);
 
 /// Every task's state, in plan order.

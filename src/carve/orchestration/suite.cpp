@@ -1,5 +1,7 @@
 #include "carve/orchestration/suite.h"
 
+#include "carve/config/yaml_reader.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -143,7 +145,10 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
           }
         }
       } catch (const ConfigError& e) {
-        throw ConfigError(fmt::format("{} (suite run '{}')", e.what(), run.name));
+        // A key of the run's `set` or `sweep` is located there, not as a --set.
+        auto origins = run.origins;
+        for (const auto& axis : run.sweep) origins[axis.key] = axis.origin;
+        throw ConfigError(fmt::format("{} (suite run '{}')", config::relocate_overrides(e.what(), origins), run.name));
       }
     }
   }

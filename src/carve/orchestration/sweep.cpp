@@ -79,9 +79,10 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   o.force = false;
   o.out = dir;
   const fs::path summary_path = fs::path(dir) / "summary.json";
-  if (options.resume && fs::exists(summary_path)) {
-    check_resumable(dir, spec, /*finished=*/true);  // a suite's sweep may since have chosen another value
-    return read_summary(dir);  // finished before the interruption
+  // Finished before: read back, unless a key that may grow grew (training.epochs,
+  // finetune.epochs), where it continues from its checkpoint like a single run.
+  if (options.resume && fs::exists(summary_path) && !check_resumable(dir, spec, /*finished=*/false)) {
+    return read_summary(dir);
   }
   o.resume = options.resume && fs::exists(dir);  // one stopped before its checkpoint starts afresh
   return run_one(spec, o).summary;
@@ -142,10 +143,11 @@ nlohmann::json rank_sweep(std::vector<SweepResult>& done, const std::string& tit
   std::stable_sort(done.begin(), done.end(),
                    [](const SweepResult& a, const SweepResult& b) { return sweep_score(a.summary) < sweep_score(b.summary); });
   // sweep.csv keeps nine significant digits; sweep.md shows four (percentages two decimals), as
-  // every Markdown table of carve.
-  const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.9g}", v.get<double>()) : std::string("-"); };
-  const auto sig = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("-"); };
-  const auto percent = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f}", 100 * v.get<double>()) : std::string("-"); };
+  // every Markdown table of carve. A number a point lacks is `nan` in the CSV (as in every CSV
+  // carve writes: a reader's float column stays one) and "–" in the Markdown.
+  const auto num = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.9g}", v.get<double>()) : std::string("nan"); };
+  const auto sig = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("–"); };
+  const auto percent = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f}", 100 * v.get<double>()) : std::string("–"); };
   // One column per swept key (full path), to plot against, before the metrics.
   std::vector<std::string> keys;
   if (!done.empty())

@@ -314,11 +314,25 @@ std::string report_markdown(const LoadedRun& run, const std::string& name, const
 
 }  // namespace
 
-json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
+namespace {
+
+struct Analyzed {
+  LoadedRun run;
+  json numbers;
+  std::string name, eval_name;
+  ContractionCurve curve;
+  Spectrum spectrum;
+};
+
+Analyzed analyze(const std::string& run_dir, const fs::path& out, const AnalysisOptions& o) {
   if (o.points <= 0) throw UsageError(fmt::format("--points must be positive, got {}", o.points));
   for (double r : o.radii) {
     if (!(r > 0)) throw UsageError(fmt::format("radii must be positive, got {}", r));
   }
+  const auto say = [&](const std::string& what) {
+    if (o.progress) o.progress(what);
+  };
+  say(fmt::format("{}: loading the run and its data", run_dir));
   auto run = load_run(run_dir);
   auto& encoder = run.model->encoder();
   const auto code_layer = encoder.affine_layers().front();
@@ -327,25 +341,31 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
   const Dataset& eval = splits.valid.size() > 0 ? splits.valid : splits.test.size() > 0 ? splits.test : splits.train;
   const std::string eval_name = splits.valid.size() > 0 ? "validation" : splits.test.size() > 0 ? "test" : "training";
   const auto x = eval.flat().slice(0, 0, o.points);
-  const fs::path out = fs::path(run_dir) / "analysis";
   fs::create_directories(out);
   const std::string name = run_label(run_dir);  // sweep points share the spec's name
 
   torch::manual_seed(o.seed);
+  say(fmt::format("{}: contraction curve, {} points x {} radii", run_dir, x.size(0), o.radii.size()));
   const auto curve = contraction_curve(encoder, x, o.radii);
+  say(fmt::format("{}: Jacobian spectrum, {} exact Jacobians of {} x {}", run_dir, x.size(0), hidden, inputs));
   const auto spectrum = jacobian_spectrum(encoder, x);
+  say(fmt::format("{}: activations, filters, reconstructions", run_dir));
   const auto hist = activation_histogram(encoder, eval.flat().slice(0, 0, run.spec.training.metric_examples));
   write_csvs(out, curve, spectrum, hist);
   // Filters and reconstructions.
   write_pictures(out, *run.model, code_layer, x, inputs, hidden);
 
-  const auto figures = analysis_figures(out, name, eval_name, x.size(0), curve, spectrum, hist, training_tables(run));
+  auto figures = analysis_figures(out, name, eval_name, x.size(0), curve, spectrum, hist, training_tables(run));
+  figures.push_back({{"out", (out / "filters.png").string()}, {"kind", "image"},
+                     {"title", fmt::format("Filters of {}: the first {} encoder weight rows, each scaled to its range", name,
+                                           std::min<int64_t>(100, hidden))}});
+  figures.push_back({{"out", (out / "reconstructions.png").string()}, {"kind", "image"},
+                     {"title", fmt::format("Reconstructions of {}: {} examples (top), reconstructions (bottom)", name, eval_name)}});
+  say(fmt::format("{}: plotting", run_dir));
   plot(figures, out, o);
 
-  json summary_json;
-  if (fs::exists(fs::path(run_dir) / "summary.json")) std::ifstream(fs::path(run_dir) / "summary.json") >> summary_json;
-  json a{{"run", run_dir},
-         {"points", x.size(0)},
+  // No path and no name of the run: it lives in the run's tree, which may be copied or renamed.
+  json a{{"points", x.size(0)},
          {"evaluation_split", eval_name},
          {"seed", o.seed},
          {"radii", curve.radii},
@@ -353,10 +373,24 @@ json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
          {"spectrum_mean", std::vector<double>(spectrum.mean.data_ptr<double>(), spectrum.mean.data_ptr<double>() + spectrum.mean.numel())},
          {"singular_values_above_1pct", spectrum.mean_count_above}};
   write_text(out / "analysis.json", a.dump(2) + "\n");
+  return {std::move(run), a, name, eval_name, curve, spectrum};
+}
 
+}  // namespace
+
+json analyze_run_into(const std::string& run_dir, const std::string& out, const AnalysisOptions& o) {
+  return analyze(run_dir, out, o).numbers;
+}
+
+json analyze_run(const std::string& run_dir, const AnalysisOptions& o) {
+  const fs::path out = fs::path(run_dir) / "analysis";
+  const auto a = analyze(run_dir, out, o);
+  json summary_json;
+  if (fs::exists(fs::path(run_dir) / "summary.json")) std::ifstream(fs::path(run_dir) / "summary.json") >> summary_json;
   write_text(fs::path(run_dir) / "report.md",
-             report_markdown(run, name, eval_name, summary_json, x.size(0), curve, spectrum, out));
-  return a;
+             report_markdown(a.run, a.name, a.eval_name, summary_json, a.numbers["points"].get<int64_t>(), a.curve,
+                             a.spectrum, out));
+  return a.numbers;
 }
 
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& out_dir, const AnalysisOptions& o) {
@@ -366,24 +400,28 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
   json contraction = json::array(), spectrum = json::array(), valid = json::array(), jac = json::array();
   std::string md = "# Comparison\n\nSAT in % (compare.csv: a fraction); the contraction ratio is at each run's smallest "
                    "analyzed radius r.\n\n"
-                   "| run | best valid rec. | test rec. | mean ‖J‖_F | SAT % | σ above 1% | ratio at smallest r | r | points |\n"
-                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  std::string csv = csv_row({"run", "valid_reconstruction", "test_reconstruction", "jacobian_fro_mean", "saturation",
-                             "singular_values_above_1pct", "contraction_at_smallest_radius", "smallest_radius", "points"});
+                   "| run | best valid rec. | test rec. | test error % | mean ‖J‖_F | SAT % | σ above 1% | ratio at smallest r | r | points |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::string csv = csv_row({"run", "valid_reconstruction", "test_reconstruction", "test_error", "jacobian_fro_mean",
+                             "saturation", "singular_values_above_1pct", "contraction_at_smallest_radius",
+                             "smallest_radius", "points"});
   std::vector<std::string> settings;  // "label (r = .., N points)", to tell when they differ
   std::set<std::pair<double, int64_t>> distinct;
-  for (const auto& dir : run_dirs) {
+  for (size_t k = 0; k < run_dirs.size(); ++k) {
+    const auto& dir = run_dirs[k];
     const auto label = run_label(dir);
-    const fs::path a = fs::path(dir) / "analysis" / "analysis.json";
+    // A run's own analysis where it has one; else one made under --out (the run is only read).
+    fs::path analyzed = fs::path(dir) / "analysis";
     json analysis;
-    if (fs::exists(a)) {
-      std::ifstream(a) >> analysis;
+    if (fs::exists(analyzed / "analysis.json")) {
+      std::ifstream(analyzed / "analysis.json") >> analysis;
     } else {
-      analysis = analyze_run(dir, o);
+      analyzed = out / "runs" / fmt::format("{}-{}", k + 1, label);  // a directory name already
+      analysis = analyze_run_into(dir, analyzed.string(), o);
     }
-    const auto c = read_csv(fs::path(dir) / "analysis" / "contraction.csv");
+    const auto c = read_csv(analyzed / "contraction.csv");
     contraction.push_back(series(label, column(c, "radius"), c.back().second));
-    const auto s = read_csv(fs::path(dir) / "analysis" / "spectrum.csv");
+    const auto s = read_csv(analyzed / "spectrum.csv");
     spectrum.push_back(series(label, column(s, "index"), column(s, "mean")));
     // A stack's training curves are its layers': the top layer's are shown.
     const auto files = metrics_files(dir);
@@ -394,23 +432,26 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& o
     json summary;
     if (fs::exists(fs::path(dir) / "summary.json")) std::ifstream(fs::path(dir) / "summary.json") >> summary;
     // compare.md shows four significant digits, compare.csv nine.
+    // A value the run does not have: "–" in compare.md, `nan` in compare.csv (as in every CSV).
     const auto get = [&](const char* k, int digits = 4) {
-      if (!summary.is_object()) return std::string("-");
+      if (!summary.is_object()) return std::string("nan");
       const auto& v = summary.contains("best") && summary["best"].contains(k) ? summary["best"][k] : summary.value(k, json());
-      return v.is_number() ? fmt::format("{:.{}g}", v.get<double>(), digits) : std::string("-");
+      return v.is_number() ? fmt::format("{:.{}g}", v.get<double>(), digits) : std::string("nan");
     };
+    const auto percent = [](const std::string& v) { return v == "nan" ? std::string("–") : fmt::format("{:.2f}", 100 * std::stod(v)); };
+    const auto shown_md = [](const std::string& v) { return v == "nan" ? std::string("–") : v; };
     const double first_ratio = analysis["contraction_ratio"].back()[0].get<double>();
     const double radius = analysis["radii"].front().get<double>();
     const int64_t points = analysis["points"].get<int64_t>();
     distinct.insert({radius, points});
     settings.push_back(fmt::format("{} (r = {}, {} points)", label, radius, points));
-    const auto sat = get("saturation");
-    md += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.4g} | {} | {} |\n", label, get("valid_reconstruction"),
-                      get("test_reconstruction"), get("jacobian_fro_mean"),
-                      sat == "-" ? sat : fmt::format("{:.2f}", 100 * std::stod(sat)),
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {:.4g} | {} | {} |\n", label,
+                      shown_md(get("valid_reconstruction")), shown_md(get("test_reconstruction")),
+                      percent(get("test_error", 9)), shown_md(get("jacobian_fro_mean")), percent(get("saturation", 9)),
                       analysis["singular_values_above_1pct"].get<double>(), first_ratio, radius, points);
-    csv += csv_row({label, get("valid_reconstruction", 9), get("test_reconstruction", 9), get("jacobian_fro_mean", 9),
-                    get("saturation", 9), fmt::format("{}", analysis["singular_values_above_1pct"].get<double>()),
+    csv += csv_row({label, get("valid_reconstruction", 9), get("test_reconstruction", 9), get("test_error", 9),
+                    get("jacobian_fro_mean", 9), get("saturation", 9),
+                    fmt::format("{}", analysis["singular_values_above_1pct"].get<double>()),
                     fmt::format("{:.9g}", first_ratio), fmt::format("{}", radius), std::to_string(points)});
   }
   if (distinct.size() > 1) {

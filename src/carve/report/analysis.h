@@ -19,6 +19,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,11 +35,16 @@ struct AnalysisOptions {
   uint64_t seed = 0;
   std::string python = python_interpreter();  ///< runs the plotter ($CARVE_PYTHON, carve/resources.h)
   std::string plotter;  // default: plot/carve_plot.py of carve's shared files (carve/resources.h)
+  /// Told what the analysis is doing, stage by stage (the CLI prints it; the library never prints).
+  std::function<void(const std::string&)> progress;
 };
 
 /// Analyzes one run directory (file comment) and returns analysis.json's numbers; compare_runs
-/// overlays several runs into out_dir (`carve compare`).
+/// overlays several runs into out_dir (`carve compare`), writing nothing outside it: a run not
+/// analyzed yet is analyzed into OUT/runs/<k>-<label>/, never into the run.
 nlohmann::json analyze_run(const std::string& run_dir, const AnalysisOptions& options);
+/// The same into `out` (its CSV, PNG and analysis.json), with no report.md.
+nlohmann::json analyze_run_into(const std::string& run_dir, const std::string& out, const AnalysisOptions& options);
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& out_dir, const AnalysisOptions& options);
 
 }  // namespace carve

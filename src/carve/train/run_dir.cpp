@@ -68,18 +68,22 @@ LoadedRun load_run(const std::string& directory) {
   return run;
 }
 
-void check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished) {
+bool check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished) {
   const auto config = (fs::path(dir) / "config.yaml").string();
   if (!fs::exists(config)) {
     throw UsageError(fmt::format("{}: no config.yaml: not a run directory carve can resume; use --force", dir));
   }
   const auto was = parse_experiment(data::read_text_file(config), config);
   std::vector<std::string> keys;
+  bool grew = false;
   for (const auto& d : resume_differences(was, spec)) {
-    if (d.rule == config::Resume::may_grow && !finished) continue;
+    if (d.rule == config::Resume::may_grow && !finished) {
+      grew = true;
+      continue;
+    }
     keys.push_back(fmt::format("{} ({} there, {} now)", d.key, d.was, d.now));
   }
-  if (keys.empty()) return;
+  if (keys.empty()) return grew;
   throw UsageError(fmt::format("{}: cannot resume: the configuration differs from the run's config.yaml in {}; "
                                "resume with the same file and --set values, or --force",
                                dir, fmt::join(keys, ", ")));

@@ -36,8 +36,9 @@ LoadedRun load_run(const std::string& directory);
 // the run's config.yaml in a way its resume rule forbids (carve/config/schema.h), naming every
 // such key with both values; values are compared, never YAML bytes, so run directories written
 // by earlier versions resume. A key that may grow (training.epochs) may grow unless `finished`:
-// a finished run read back must match exactly.
-void check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished);
+// a finished run read back must match exactly. Returns whether a key grew (the run continues for
+// more epochs).
+bool check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished);
 // The run's data splits, as the run made them (standardized when data.standardize is set).
 // `notice` hears what loading has to say (a benchmark generated the first time it is used).
 Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice = {});

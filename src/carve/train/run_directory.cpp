@@ -41,8 +41,9 @@ RunDirectory RunDirectory::open_run(const std::string& path, Mode mode, const st
     if (fs::exists(dir / resume_file) || fs::exists(dir / previous_of(resume_file))) {
       return RunDirectory(dir, /*resuming=*/true);
     }
-    // Stopped before its first checkpoint: nothing of it is worth keeping.
-    mode = Mode::force;
+    // Stopped before its first checkpoint: it starts afresh in place, its files rewritten as it
+    // goes; nothing is removed (the caller checked that the directory holds the same experiment).
+    return RunDirectory(dir);
   }
   refuse_existing(dir, mode);
   create(dir);

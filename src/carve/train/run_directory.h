@@ -30,8 +30,8 @@ class RunDirectory {
 
   /// A single run's directory. On resume it must exist; when it holds `resume_file` (its
   /// checkpoint) or the one kept before it (previous_of), the run continues (resuming() is true),
-  /// and when it holds neither — the run was stopped before its first checkpoint — its files are
-  /// removed and it starts afresh.
+  /// and when it holds neither — the run was stopped before its first checkpoint — it starts
+  /// afresh in place: nothing is removed on resume, its files are rewritten as it goes.
   static RunDirectory open_run(const std::string& path, Mode mode, const std::string& resume_file);
   /// A sweep's, suite's or stack's directory: on resume it is kept (or created when absent).
   static RunDirectory open_group(const std::string& path, Mode mode);

@@ -173,7 +173,9 @@ void Trainer::build() {
   const auto path = options_.out.empty() ? default_run_directory(spec_) : options_.out;
   check_run_fits(spec_, data_.train_x.size(1), data_.train_x.size(0), device_);
   dir_ = RunDirectory::open_run(path, RunDirectory::mode(options_.resume, options_.force), "checkpoint.pt");
-  if (dir_->resuming()) check_resumable(path, spec_, /*finished=*/false);  // before config.yaml is replaced
+  // Before config.yaml is replaced: a run continues, or starts afresh in place, only where the
+  // directory holds the same experiment.
+  if (options_.resume && (dir_->resuming() || dir_->has("config.yaml"))) check_resumable(path, spec_, /*finished=*/false);
   dir_->write("config.yaml", to_yaml(spec_));
   // Which examples the run used (docs/CONFIG.md, the run directory).
   if (const auto csv = splits_csv(data_.splits); !csv.empty()) dir_->write("splits.csv", csv);
