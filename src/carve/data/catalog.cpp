@@ -15,6 +15,7 @@
 
 #include "carve/data/amat.h"
 #include "carve/data/cifar.h"
+#include "carve/data/file_bytes.h"
 #include "carve/data/idx.h"
 #include "carve/data/variations.h"
 #include "carve/error.h"
@@ -92,7 +93,22 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
+namespace {
+DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_arg,
+                           const std::function<void(const std::string&)>& notice);
+}  // namespace
+
 DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg,
+                           const std::function<void(const std::string&)>& notice) {
+  data::FileReads reads;
+  auto source = read_dataset(spec, data_dir_arg, notice);
+  source.files = reads.paths();
+  return source;
+}
+
+namespace {
+
+DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_arg,
                            const std::function<void(const std::string&)>& notice) {
   const std::string data_dir = data_directory(data_dir_arg);
   const fs::path data(data_dir);
@@ -121,6 +137,7 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
     const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
     if (!fs::exists(train) || !fs::exists(test)) {
       if (notice) notice(fmt::format("generating {} into {} (seed 0, once)", spec, dir.string()));
+      data::FileReads::Pause generating;  // the digits it is made of are not what is read
       generate_variation_files(spec, dir.string(), 0, default_variation_sizes(spec), data_dir);
     }
     return {spec, load_amat(train.string()), load_amat(test.string())};
@@ -145,6 +162,8 @@ DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_
   throw DataError(fmt::format("unknown dataset '{}' (known: {}, idx:PATH, amat:PATH, cifar10:DIR, or an existing path)",
                               spec, fmt::join(dataset_names(), ", ")));
 }
+
+}  // namespace
 
 namespace {
 

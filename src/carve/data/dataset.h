@@ -33,6 +33,7 @@ struct DatasetSource {
   std::string name;
   Dataset train;
   Dataset test;  // size() == 0 when the source has no test split
+  std::vector<std::string> files = {};  // the files it was read from (load_dataset sets them)
 };
 
 }  // namespace carve

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -24,9 +25,22 @@ bool is_gzip(const std::string& path) {
   return in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
+thread_local FileReads* g_reads = nullptr;
+
 }  // namespace
 
+FileReads::FileReads() : outer_(g_reads) { g_reads = this; }
+FileReads::~FileReads() { g_reads = outer_; }
+void FileReads::record(const std::string& path) {
+  if (g_reads && std::find(g_reads->paths_.begin(), g_reads->paths_.end(), path) == g_reads->paths_.end()) {
+    g_reads->paths_.push_back(path);
+  }
+}
+FileReads::Pause::Pause() : saved_(g_reads) { g_reads = nullptr; }
+FileReads::Pause::~Pause() { g_reads = saved_; }
+
 std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_size) {
+  FileReads::record(path);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw DataError(fmt::format("{}: no such file", path));

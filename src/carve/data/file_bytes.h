@@ -12,6 +12,40 @@ namespace carve::data {
 // unreadable or a corrupt gzip stream.
 std::vector<uint8_t> read_file_bytes(const std::string& path, size_t expected_size = 0);
 
+/// Records, while it lives, the files read_file_bytes reads in this thread (each once, in the
+/// order first read): what a data set was loaded from, whatever its format.
+///
+///   carve::data::FileReads reads;
+///   auto d = carve::load_amat("x.amat");
+///   reads.paths();   // {"x.amat"}
+class FileReads {
+ public:
+  FileReads();
+  ~FileReads();
+  FileReads(const FileReads&) = delete;
+  FileReads& operator=(const FileReads&) = delete;
+  const std::vector<std::string>& paths() const { return paths_; }
+  /// Called by read_file_bytes.
+  static void record(const std::string& path);
+
+  /// While a Pause lives, nothing is recorded (the inputs of a data set generated on first use
+  /// are not what it is read from).
+  class Pause {
+   public:
+    Pause();
+    ~Pause();
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+
+   private:
+    FileReads* saved_;
+  };
+
+ private:
+  std::vector<std::string> paths_;
+  FileReads* outer_;
+};
+
 // Writes atomically and durably (write_file_atomically), gzip-compressed when `gzip`; WriteError on failure.
 void write_file_bytes(const std::string& path, const uint8_t* data, size_t size, bool gzip = false);
 

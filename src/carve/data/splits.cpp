@@ -112,6 +112,7 @@ Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
   const size_t train_end = static_cast<size_t>(pool - carved);
   const size_t test_end = has_test ? train_end : train_end + static_cast<size_t>(o.test);
   Splits s;
+  s.files = source.files;
   s.train_index = to_index(order, 0, train_end);
   s.train = source.train.select(s.train_index);
   if (o.train > 0) {

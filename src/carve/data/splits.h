@@ -45,6 +45,8 @@ struct Splits {
   /// test_from_source_test. Undefined for splits made some other way.
   torch::Tensor train_index, valid_index, test_index;
   bool test_from_source_test = false;
+  /// The files the source was read from (DatasetSource::files); empty for splits made otherwise.
+  std::vector<std::string> files = {};
 };
 
 /// Refuses (UsageError, naming the sizes) split sizes that a source of `pool` training examples

@@ -9,6 +9,7 @@
 
 #include "carve/data/catalog.h"
 #include "carve/data/file_bytes.h"
+#include "carve/data/sha256.h"
 #include "carve/error.h"
 #include "carve/train/checkpoint.h"
 
@@ -87,6 +88,41 @@ bool check_resumable(const std::string& dir, const ExperimentSpec& spec, bool fi
   throw UsageError(fmt::format("{}: cannot resume: the configuration differs from the run's config.yaml in {}; "
                                "resume with the same file and --set values, or --force",
                                dir, fmt::join(keys, ", ")));
+}
+
+nlohmann::json data_record(const std::string& dataset, const std::vector<std::string>& files) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : files) {
+    list.push_back({{"file", fs::absolute(f).lexically_normal().string()},
+                    {"bytes", static_cast<int64_t>(fs::file_size(f))},
+                    {"sha256", data::file_sha256(f)}});
+  }
+  return {{"dataset", dataset}, {"files", list}};
+}
+
+void check_same_data(const std::string& dir, const nlohmann::json& now) {
+  const auto path = fs::path(dir) / "data.json";
+  if (!fs::exists(path)) return;
+  nlohmann::json was;
+  try {
+    was = nlohmann::json::parse(data::read_text_file(path.string()));
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("{}: not a record carve wrote ({}); use --force", path.string(), e.what()));
+  }
+  const auto& a = was.value("files", nlohmann::json::array());
+  const auto& b = now.value("files", nlohmann::json::array());
+  const auto name = [](const nlohmann::json& f) { return fs::path(f.value("file", "")).filename().string(); };
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i < a.size() && i < b.size() && a[i].value("sha256", "") == b[i].value("sha256", "")) continue;
+    const auto what =
+        i >= a.size() ? fmt::format("{} is read now, not then", name(b[i]))
+        : i >= b.size() ? fmt::format("{} was read then, not now", name(a[i]))
+                        : fmt::format("{}: sha256 {} there, {} now", name(b[i]), a[i].value("sha256", "").substr(0, 16),
+                                      b[i].value("sha256", "").substr(0, 16));
+    throw UsageError(fmt::format("{}: cannot resume: the data differ from those the run read ({}; data.json); resume "
+                                 "with the same data, or --force",
+                                 dir, what));
+  }
 }
 
 Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice) {

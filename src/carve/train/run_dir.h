@@ -5,6 +5,8 @@
 //   auto h = run.model->encoder().code(x);
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 
@@ -39,6 +41,13 @@ LoadedRun load_run(const std::string& directory);
 // a finished run read back must match exactly. Returns whether a key grew (the run continues for
 // more epochs).
 bool check_resumable(const std::string& dir, const ExperimentSpec& spec, bool finished);
+// data.json: the data files a run read (`files`, from Splits::files), each with its size and
+// SHA-256, so that a resume on other data is refused rather than mixed into the run.
+nlohmann::json data_record(const std::string& dataset, const std::vector<std::string>& files);
+// Refuses (UsageError, exit 2) to continue the run in `dir` when its data.json names other data
+// than `now` (a file's SHA-256 differs, or another number of files), naming the file and both
+// digests. A run without data.json (older carve) is not checked here.
+void check_same_data(const std::string& dir, const nlohmann::json& now);
 // The run's data splits, as the run made them (standardized when data.standardize is set).
 // `notice` hears what loading has to say (a benchmark generated the first time it is used).
 Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice = {});

@@ -176,7 +176,12 @@ void Trainer::build() {
   // Before config.yaml is replaced: a run continues, or starts afresh in place, only where the
   // directory holds the same experiment.
   if (options_.resume && (dir_->resuming() || dir_->has("config.yaml"))) check_resumable(path, spec_, /*finished=*/false);
+  // The data files it reads, with their SHA-256: a resume on other data is refused. config.yaml,
+  // what marks the directory as this experiment's, is written first.
+  const auto data = data_.splits.files.empty() ? nlohmann::json() : data_record(spec_.data.dataset, data_.splits.files);
+  if (options_.resume && !data.is_null()) check_same_data(path, data);
   dir_->write("config.yaml", to_yaml(spec_));
+  if (!data.is_null()) dir_->write_json("data.json", data);
   // Which examples the run used (docs/CONFIG.md, the run directory).
   if (const auto csv = splits_csv(data_.splits); !csv.empty()) dir_->write("splits.csv", csv);
   record_standardization();
