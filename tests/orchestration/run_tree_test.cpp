@@ -193,6 +193,29 @@ TEST_F(RunTrees, SweepsAndSuitesGrowOnResumeLikeSingleRuns) {
   }
 }
 
+// A suite's choice is frozen when it grows: chosen.json keeps its bytes, every point and seed
+// continues to the new count, and the first seed (a copy of the winner) ends where the winner does.
+TEST(RunTreeGrowth, ASuitesChoiceIsFrozenAndItsCopyGrowsWithTheWinner) {
+  testing::TempDir dir;
+  const auto file = testing::toy_suite(dir);
+  const auto out = dir.file("suite");
+  ASSERT_EQ(run_carve("--threads 1 run " + q(file) + " --out " + q(out)).exit_code, 0);
+  const auto chosen = slurp(fs::path(out) / "CAE" / "sweep" / "chosen.json");
+  const auto grown = run_carve("--threads 1 run " + q(file) + " --out " + q(out) + " --resume --set training.epochs=3");
+  ASSERT_EQ(grown.exit_code, 0) << grown.err;
+  EXPECT_EQ(slurp(fs::path(out) / "CAE" / "sweep" / "chosen.json"), chosen);
+  for (const auto* run : {"AE/seed-1", "AE/seed-2", "CAE/seed-1", "CAE/seed-2", "CAE/sweep/optimizer.lr=0.02",
+                          "CAE/sweep/optimizer.lr=0.1"}) {
+    const auto summary = nlohmann::json::parse(slurp(fs::path(out) / run / "summary.json"));
+    EXPECT_EQ(summary["epochs_run"], 3) << run;
+  }
+  const auto winner = nlohmann::json::parse(chosen)["point"][0].get<std::string>();
+  const auto point = fs::path(out) / "CAE" / "sweep" / winner;
+  for (const auto* name : {"metrics.csv", "finetune.csv"}) {
+    testing::expect_same_csv((point / name).string(), (fs::path(out) / "CAE/seed-1" / name).string(), name);
+  }
+}
+
 // Ctrl-C at a terminal under --jobs 2 (SIGINT to the whole foreground process group): the parent
 // alone receives it and passes it on once; each running task is reported as stopped, never as
 // failed, carve exits 130 with the command that continues, and --resume finishes the sweep.
