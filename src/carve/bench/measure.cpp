@@ -10,6 +10,40 @@
 
 namespace carve::bench {
 
+Roofline::Roofline(std::vector<Product> products, int64_t repeats, const c10::Device& device)
+    : products_(std::move(products)), repeats_(repeats), device_(device) {
+  for (const auto& p : products_) outputs_.push_back(torch::empty({p.a.size(0), p.b.size(1)}, p.a.options()));
+}
+
+std::vector<double> Roofline::times() const {
+  std::vector<double> out;
+  for (size_t i = 0; i < products_.size(); ++i) {
+    auto& o = const_cast<torch::Tensor&>(outputs_[i]);
+    out.push_back(median_ms([&] { at::mm_out(o, products_[i].a, products_[i].b); }, repeats_, device_));
+  }
+  return out;
+}
+
+double Roofline::ms() const {
+  double total = 0;
+  for (size_t i = 0; i < products_.size(); ++i) {
+    const double t = second_.empty() ? first_.at(i) : (first_.at(i) + second_.at(i)) / 2;
+    total += products_[i].count * t;
+  }
+  return total;
+}
+
+nlohmann::json Roofline::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  double change = 0;
+  for (size_t i = 0; i < products_.size(); ++i) {
+    const double t = second_.empty() ? first_.at(i) : (first_.at(i) + second_.at(i)) / 2;
+    list.push_back({{"name", products_[i].name}, {"count", products_[i].count}, {"ms", t}});
+    if (!second_.empty()) change = std::max(change, std::abs(first_[i] - second_[i]) / std::min(first_[i], second_[i]));
+  }
+  return {{"ms", ms()}, {"products", list}, {"rate_change", change}, {"discarded", change > 0.10}};
+}
+
 double peak_mib(bool reset) {
   if (reset) {
     std::ofstream clear("/proc/self/clear_refs");

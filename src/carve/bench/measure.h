@@ -5,6 +5,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,6 +42,38 @@ double median_ms(F&& fn, int64_t repeats, const c10::Device& device) {
     synchronize(device);
   }, repeats);
 }
+
+/// One matrix product a computation requires: a [m, k] x [k, n] (either may be a transposed view),
+/// `count` times a step.
+struct Product {
+  std::string name;
+  torch::Tensor a, b;
+  int64_t count = 1;
+};
+
+/// The roofline of a step: only the products its math requires, each timed alone with at::mm_out
+/// into an output made once (no allocation), at the same shapes and threads, in this process;
+/// measured twice around what it is compared with (`before`, then `after`), so that a run whose
+/// products' own rate moved by more than 10% between the two is marked `discarded` (the machine's
+/// speed changed under it). JSON: {"ms", "products": [{"name", "count", "ms"}], "rate_change",
+/// "discarded"}.
+class Roofline {
+ public:
+  Roofline(std::vector<Product> products, int64_t repeats, const c10::Device& device);
+  void before() { first_ = times(); }
+  void after() { second_ = times(); }
+  /// Milliseconds a step (the mean of the two measurements, or the one taken).
+  double ms() const;
+  nlohmann::json to_json() const;
+
+ private:
+  std::vector<double> times() const;
+  std::vector<Product> products_;
+  std::vector<torch::Tensor> outputs_;
+  int64_t repeats_;
+  c10::Device device_;
+  std::vector<double> first_, second_;
+};
 
 /// Peak resident memory (VmHWM) of this process in MiB; `reset` first restarts the peak from the
 /// current size (/proc/self/clear_refs, Linux >= 4.0). -1 if unknown.

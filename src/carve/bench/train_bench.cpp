@@ -14,16 +14,21 @@ namespace carve::bench {
 
 namespace {
 
-// The products of a CAE step at its shapes: encode x Wᵀ, decode h W, and in the backward dZ Wᵀ,
-// hᵀ dZ, dAᵀ x and dA W (the input's gradient, which carve does not compute), each timed alone.
-double products_ms(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const torch::Device& device) {
+// The five products a CAE step requires at its shapes (issue 29): encode x Wᵀ, decode h W, the
+// code's gradient dZ W ([B, D] x [D, H]), and the weight gradients hᵀ dZ and dAᵀ x. Not the
+// input's gradient dA W, which no step needs (carve's fused step does not compute it; an autograd
+// step happens to, for nothing).
+Roofline cae_roofline(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const torch::Device& device) {
   const auto on = torch::TensorOptions().device(device);
   const auto x = torch::rand({batch, inputs}, on), w = torch::rand({hidden, inputs}, on);
   const auto h = torch::rand({batch, hidden}, on), dz = torch::rand({batch, inputs}, on);
   const auto da = torch::rand({batch, hidden}, on);
-  const auto ms = [&](auto&& product) { return median_ms(product, steps, device); };
-  return ms([&] { torch::mm(x, w.t()); }) + ms([&] { torch::mm(h, w); }) + ms([&] { torch::mm(dz, w.t()); }) +
-         ms([&] { torch::mm(h.t(), dz); }) + ms([&] { torch::mm(da.t(), x); }) + ms([&] { torch::mm(da, w); });
+  return Roofline({{"encode x W^T", x, w.t()},
+                   {"decode h W", h, w},
+                   {"code gradient dZ W^T", dz, w.t()},
+                   {"decoder weight gradient h^T dZ", h.t(), dz},
+                   {"encoder weight gradient dA^T x", da.t(), x}},
+                  steps, device);
 }
 
 // The median time of the trainer's CAE step (make_pretrainable + make_optimizer) with `step`.
@@ -52,14 +57,19 @@ double step_ms(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, con
 
 nlohmann::json bench_point(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const TrainBenchConfig& c,
                            const torch::Device& device) {
-  // training.step auto (the fused step, issue 17) and autograd, side by side.
+  // training.step auto (the fused step, issue 17) and autograd, side by side, between two
+  // measurements of the roofline's products.
+  auto roofline = cae_roofline(inputs, hidden, batch, steps, device);
+  roofline.before();
   const double carve_ms = step_ms(inputs, hidden, batch, steps, device, "auto");
   const double autograd_ms = step_ms(inputs, hidden, batch, steps, device, "autograd");
-  const double roofline_ms = products_ms(inputs, hidden, batch, steps, device);
+  roofline.after();
+  const double roofline_ms = roofline.ms();
   nlohmann::json j{{"inputs", inputs}, {"hidden", hidden}, {"batch", batch}, {"carve_ms", carve_ms},
                    {"carve_autograd_ms", autograd_ms}, {"fused_over_autograd", autograd_ms / carve_ms},
                    {"carve_examples_per_s", batch / (carve_ms / 1e3)}, {"roofline_ms", roofline_ms},
-                   {"sgemm_gflops", 6 * 2.0 * batch * inputs * hidden / (roofline_ms * 1e6)},
+                   {"roofline", roofline.to_json()},
+                   {"sgemm_gflops", 5 * 2.0 * batch * inputs * hidden / (roofline_ms * 1e6)},
                    {"roofline_fraction", roofline_ms / carve_ms}};
   if (!c.python.empty()) {
     const auto py = run_peer(fmt::format("'{}' '{}' --inputs {} --hidden {} --batch {} --steps {} --threads {} --device {}",
@@ -86,11 +96,16 @@ nlohmann::json bench_train(const TrainBenchConfig& c) {
     double roofline_goal, python_goal;
   };
   const bool cuda = device.is_cuda();
-  for (const auto& p : {Point{1000, 100, c.steps, 0.95, cuda ? 1.2 : 1.5}, Point{64, 32, c.steps * 5, 0.60, cuda ? 1.2 : 3.0}}) {
+  // The paper's batch (20) beside 100; goals of issue 29 (the five-product roofline).
+  for (const auto& p : {Point{1000, 20, c.steps * 3, 0.90, cuda ? 1.2 : 1.5}, Point{1000, 100, c.steps, 0.90, cuda ? 1.2 : 1.5},
+                        Point{64, 32, c.steps * 5, 0.60, cuda ? 1.2 : 3.0}}) {
     const auto j = bench_point(784, p.hidden, p.batch, p.steps, c, device);
     const auto name = fmt::format("784 -> {}, batch {}", p.hidden, p.batch);
     if (!cuda) {
-      r["goals"].push_back(goal(name + ": fraction of the roofline", j["roofline_fraction"], ">=", p.roofline_goal));
+      const auto discarded = j["roofline"]["discarded"].get<bool>();
+      r["goals"].push_back(goal(name + ": fraction of the five-product roofline" +
+                                    (discarded ? " (discarded: the products' rate moved > 10% within the run)" : ""),
+                                j["roofline_fraction"], ">=", p.roofline_goal));
     }
     if (j.contains("carve_over_python")) {
       r["goals"].push_back(goal(name + ": carve / python throughput", j["carve_over_python"], ">=", p.python_goal));
