@@ -374,17 +374,12 @@ class Executor {
       case TaskKind::copy_winner: return copy_winner(t, dir);
       case TaskKind::select: {
         auto done = points_of(t);
-        // The choice is frozen once made: the seeds ran at it. Points that grew on --resume are
-        // ranked again in the sweep's table, but chosen.json keeps the first choice (docs/CONFIG.md).
-        if (options_.resume && fs::exists(dir / "chosen.json")) {
-          rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
-                                       t.id.substr(0, t.id.rfind('/'))),
-                     dir.string(), options_.observers);
-          return {{"chosen", chosen_point(dir)}};
-        }
         rank_sweep(done, fmt::format("{}: {}, chosen on the validation split", plan_.name,
                                      t.id.substr(0, t.id.rfind('/'))),
                    dir.string(), options_.observers);
+        // The choice is frozen once made: the seeds ran at it. Points that grew on --resume are
+        // ranked again in the sweep's table above, but chosen.json keeps the first choice.
+        if (options_.resume && fs::exists(dir / "chosen.json")) return {{"chosen", chosen_point(dir)}};
         data::write_text_file((dir / "chosen.json").string(),
                               nlohmann::json{{"point", done.front().point}}.dump(2) + "\n");
         return {{"chosen", done.front().point}};
