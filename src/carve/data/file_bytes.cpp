@@ -129,4 +129,12 @@ std::string read_text_file(const std::string& path) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+nlohmann::json read_json_file(const std::string& path, const std::string& what, const std::string& advice) {
+  try {
+    return nlohmann::json::parse(read_text_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("{}: not a {} carve wrote ({}){}", path, what, e.what(), advice.empty() ? "" : "; " + advice));
+  }
+}
+
 }  // namespace carve::data

@@ -1,6 +1,8 @@
 // Whole-file reads, transparently gunzipped, with errors that name the file.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,5 +54,8 @@ void write_file_bytes(const std::string& path, const uint8_t* data, size_t size,
 // Text files: written atomically, read whole (DataError naming a missing file).
 void write_text_file(const std::string& path, const std::string& text);
 std::string read_text_file(const std::string& path);
+// A JSON file carve wrote (plan.json, data.json), parsed. One that does not parse is a UsageError
+// "PATH: not a WHAT carve wrote (CAUSE)", followed by "; ADVICE" when given.
+nlohmann::json read_json_file(const std::string& path, const std::string& what, const std::string& advice = "");
 
 }  // namespace carve::data

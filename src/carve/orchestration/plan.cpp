@@ -218,6 +218,19 @@ std::string state_directory(const Plan& plan) {
   return plan.tasks.size() == 1 ? plan.directory + ".carve" : plan.directory;
 }
 
+std::string run_directory_path(std::string directory) {
+  while (directory.size() > 1 && directory.back() == '/') directory.pop_back();
+  return directory;
+}
+
+std::string frozen_plan_path(const std::string& run_dir) {
+  const auto dir = run_directory_path(run_dir);
+  for (const auto& path : {fs::path(dir) / "plan.json", fs::path(dir + ".carve") / "plan.json"}) {
+    if (fs::exists(path)) return path.string();
+  }
+  return "";
+}
+
 std::string task_stem(const std::string& id) {
   std::string stem = id;
   std::replace(stem.begin(), stem.end(), '/', '+');
@@ -310,16 +323,11 @@ void freeze_plan_file(const Plan& plan) {
   auto now = plan.to_json();
   // Paths inside the tree are relative to it (the tree may be copied or moved; read_plan takes
   // the directory from where plan.json is): the run directory as seen from plan.json's folder.
-  auto run_dir = fs::path(plan.directory).lexically_normal();
-  if (!run_dir.has_filename()) run_dir = run_dir.parent_path();  // "runs/x/"
-  now["directory"] = plan.tasks.size() == 1 ? (fs::path("..") / run_dir.filename()).string() : ".";
+  now["directory"] = plan.tasks.size() == 1
+                         ? (fs::path("..") / fs::path(run_directory_path(plan.directory)).filename()).string()
+                         : ".";
   if (fs::exists(path)) {
-    nlohmann::json was;
-    try {
-      was = nlohmann::json::parse(data::read_text_file(path.string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError(fmt::format("{}: not a plan carve wrote ({}); use --force", path.string(), e.what()));
-    }
+    const auto was = data::read_json_file(path.string(), "plan", "use --force");
     if (shape(was) != shape(now)) {
       throw UsageError(fmt::format("{}: the file now expands into other tasks than the run's plan.json; "
                                    "resume with the same file and --set values, or --force",

@@ -80,6 +80,13 @@ Plan plan_from_json(const nlohmann::json& json, const std::string& where);
 /// slurm/: the run directory for a plan of several tasks; for a single run or stack, whose
 /// directory is the run's own, the sibling RUN_DIR.carve/.
 std::string state_directory(const Plan& plan);
+/// A run directory as given, without trailing slashes: "runs/x/" names runs/x, whose single run
+/// keeps its state beside it in runs/x.carve/.
+std::string run_directory_path(std::string directory);
+/// Where a run tree's frozen plan is — RUN_DIR/plan.json (a sweep or suite), else
+/// RUN_DIR.carve/plan.json (a single run or stack that --task, --jobs or carve submit started) —,
+/// or "" when it has none.
+std::string frozen_plan_path(const std::string& run_dir);
 /// The file name stem of a task's lock, log and records: its id with '/' as '+'.
 std::string task_stem(const std::string& id);
 /// RUN_DIR/tasks/<stem><suffix> (suffix ".lock", ".failed", ".log", ".requeued").

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "carve/data/file_bytes.h"
@@ -14,43 +15,40 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string shape_of_tasks(const nlohmann::json& tasks) {
-  bool sweep = false, suite = false, stack = false;
-  for (const auto& t : tasks) {
-    const auto kind = t.value("kind", "");
-    suite = suite || kind == to_string(TaskKind::suite_table);
-    sweep = sweep || kind == to_string(TaskKind::sweep_table);
-    stack = stack || kind == to_string(TaskKind::stack);
-  }
-  return suite ? "suite" : sweep ? "sweep" : (stack && tasks.size() == 1) ? "stack" : "single run";
-}
-
-std::string without_trailing_slash(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir;
+// The shape of a plan from its tasks' kinds (as plan.json spells them).
+std::string shape_of(const std::vector<std::string>& kinds) {
+  const auto has = [&](TaskKind k) { return std::find(kinds.begin(), kinds.end(), to_string(k)) != kinds.end(); };
+  return has(TaskKind::suite_table)                     ? "suite"
+         : has(TaskKind::sweep_table)                   ? "sweep"
+         : (has(TaskKind::stack) && kinds.size() == 1) ? "stack"
+                                                        : "single run";
 }
 
 }  // namespace
 
-std::string plan_shape(const Plan& plan) { return shape_of_tasks(plan.to_json()["tasks"]); }
+std::string plan_shape(const Plan& plan) {
+  std::vector<std::string> kinds;
+  for (const auto& t : plan.tasks) kinds.push_back(to_string(t.kind));
+  return shape_of(kinds);
+}
 
 std::string RunTreeIdentity::describe() const { return fmt::format("the {} '{}' ({})", shape, name, source); }
 
 std::optional<RunTreeIdentity> identify_run_tree(const std::string& directory, const std::string& refusing) {
-  const auto dir = without_trailing_slash(directory);
+  const auto dir = run_directory_path(directory);
   std::error_code ec;
   if (!fs::exists(dir, ec)) return std::nullopt;
   if (!fs::is_directory(dir, ec)) {
     throw UsageError(fmt::format("{}: not a directory; {}", dir, refusing));
   }
-  for (const auto& plan : {fs::path(dir) / "plan.json", fs::path(dir + ".carve") / "plan.json"}) {
-    if (!fs::exists(plan)) continue;
-    try {
-      const auto j = nlohmann::json::parse(data::read_text_file(plan.string()));
-      return RunTreeIdentity{shape_of_tasks(j.at("tasks")), j.at("name").get<std::string>(), plan.string()};
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError(fmt::format("{}: not a plan carve wrote ({}); {}", plan.string(), e.what(), refusing));
+  if (const auto plan = frozen_plan_path(dir); !plan.empty()) {
+    const auto j = data::read_json_file(plan, "plan", refusing);
+    if (!j.contains("tasks") || !j["tasks"].is_array() || !j.contains("name") || !j["name"].is_string()) {
+      throw UsageError(fmt::format("{}: not a plan carve wrote (no tasks or name); {}", plan, refusing));
     }
+    std::vector<std::string> kinds;
+    for (const auto& t : j["tasks"]) kinds.push_back(t.value("kind", ""));
+    return RunTreeIdentity{shape_of(kinds), j["name"].get<std::string>(), plan};
   }
   const auto config = fs::path(dir) / "config.yaml";
   if (fs::exists(config)) {
@@ -74,15 +72,16 @@ std::optional<RunTreeIdentity> identify_run_tree(const std::string& directory, c
 
 void check_run_target(const Plan& plan, const RunOptions& options) {
   if (!options.resume && !options.force) return;  // a new run refuses an existing directory itself
-  const auto asked = fmt::format("the {} '{}' ({})", plan_shape(plan), plan.name, plan.file);
+  const auto shape = plan_shape(plan);
+  const auto asked = fmt::format("the {} '{}' ({})", shape, plan.name, plan.file);
   if (options.resume) {
     const auto there = identify_run_tree(
         plan.directory, "--resume continues only a run carve made there (choose another --out)");
     if (!there) return;  // nothing yet: it starts (a single run says there is nothing to resume)
-    if (there->shape != plan_shape(plan) || there->name != plan.name) {
+    if (there->shape != shape || there->name != plan.name) {
       throw UsageError(fmt::format("{}: holds {}, not {}: --resume continues only the experiment that made a "
                                    "directory (choose another --out, or --force to replace it)",
-                                   without_trailing_slash(plan.directory), there->describe(), asked));
+                                   run_directory_path(plan.directory), there->describe(), asked));
     }
     return;
   }
@@ -90,7 +89,7 @@ void check_run_target(const Plan& plan, const RunOptions& options) {
       plan.directory, "--force replaces only a run directory carve made (remove it yourself, or choose another --out)");
   if (there) {
     notify(options.observers,
-           fmt::format("{}: replacing {} with {} (--force)", without_trailing_slash(plan.directory), there->describe(), asked));
+           fmt::format("{}: replacing {} with {} (--force)", run_directory_path(plan.directory), there->describe(), asked));
   }
 }
 

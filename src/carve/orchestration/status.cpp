@@ -29,17 +29,9 @@ std::string to_string(TaskState state) {
 }
 
 Plan read_plan(const std::string& run_dir) {
-  std::string dir = run_dir;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  for (const auto& path : {fs::path(dir) / "plan.json", fs::path(dir + ".carve") / "plan.json"}) {
-    if (!fs::exists(path)) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(data::read_text_file(path.string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError(fmt::format("{}: not a plan carve wrote ({})", path.string(), e.what()));
-    }
-    auto plan = plan_from_json(j, path.string());
+  const auto dir = run_directory_path(run_dir);
+  if (const auto path = frozen_plan_path(dir); !path.empty()) {
+    auto plan = plan_from_json(data::read_json_file(path, "plan"), path);
     // The tree is where its plan.json is, wherever it was made or moved to: every task's directory
     // is relative to it (the directory recorded in plan.json is the one it was made with).
     plan.directory = dir;

@@ -103,12 +103,7 @@ nlohmann::json data_record(const std::string& dataset, const std::vector<std::st
 void check_same_data(const std::string& dir, const nlohmann::json& now) {
   const auto path = fs::path(dir) / "data.json";
   if (!fs::exists(path)) return;
-  nlohmann::json was;
-  try {
-    was = nlohmann::json::parse(data::read_text_file(path.string()));
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(fmt::format("{}: not a record carve wrote ({}); use --force", path.string(), e.what()));
-  }
+  const auto was = data::read_json_file(path.string(), "record", "use --force");
   const auto& a = was.value("files", nlohmann::json::array());
   const auto& b = now.value("files", nlohmann::json::array());
   const auto name = [](const nlohmann::json& f) { return fs::path(f.value("file", "")).filename().string(); };
