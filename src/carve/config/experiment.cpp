@@ -48,9 +48,7 @@ ExperimentSpec read_experiment(const std::string& text, const std::string& file,
       parse_experiment(base.str(), file, all);
     } catch (const ConfigError& e) {
       // An error of a swept key is located at the key in the sweep block, not as a --set.
-      std::map<std::string, std::string> origins;
-      for (const auto& axis : s.sweep) origins[axis.key] = axis.origin;
-      throw ConfigError(fmt::format("{} (sweep point {})", config::relocate_overrides(e.what(), origins),
+      throw ConfigError(fmt::format("{} (sweep point {})", config::relocate_overrides(e.what(), sweep_origins(s.sweep)),
                                     fmt::join(point, ", ")));
     }
   }
@@ -90,6 +88,12 @@ std::vector<SweepAxis> parse_sweep(const YAML::Node& node, const std::string& fi
     axes.push_back(axis);
   }
   return axes;
+}
+
+std::map<std::string, std::string> sweep_origins(const std::vector<SweepAxis>& axes) {
+  std::map<std::string, std::string> origins;
+  for (const auto& axis : axes) origins[axis.key] = axis.origin;
+  return origins;
 }
 
 std::vector<std::vector<std::string>> sweep_grid(const std::vector<SweepAxis>& axes) {

@@ -13,6 +13,7 @@
 // Each is a ConfigError "FILE:LINE:COL: message".
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,9 @@ struct SweepAxis {
   std::vector<std::string> values;  // YAML scalars
   std::string origin = "";          // FILE:LINE:COL of the key, for errors of its points
 };
+
+/// Each axis's key -> where it stands in its file (SweepAxis::origin), for relocate_overrides.
+std::map<std::string, std::string> sweep_origins(const std::vector<SweepAxis>& axes);
 
 /// A whole experiment file, resolved: every key with its value or its default
 /// (load_experiment, parse_experiment below).

@@ -36,6 +36,16 @@ std::string plain_or_gz(const fs::path& dir, const std::string& name) {
   return (dir / name).string();
 }
 
+// Fashion-MNIST's files: DATA/fashion-mnist/ if present, else Debian's package.
+fs::path fashion_directory(const fs::path& data) {
+  return fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
+}
+
+// A generated variation's training and test files in DATA/variations/.
+std::pair<fs::path, fs::path> variation_files(const fs::path& data, const std::string& name) {
+  return {data / "variations" / (name + "_train.amat"), data / "variations" / (name + "_test.amat")};
+}
+
 std::pair<std::string, std::string> split_pair(const std::string& s) {
   const auto comma = s.find(',');
   if (comma == std::string::npos) return {s, ""};
@@ -94,19 +104,6 @@ const std::vector<std::string>& dataset_names() {
 }
 
 namespace {
-DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_arg,
-                           const std::function<void(const std::string&)>& notice);
-}  // namespace
-
-DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg,
-                           const std::function<void(const std::string&)>& notice) {
-  data::FileReads reads;
-  auto source = read_dataset(spec, data_dir_arg, notice);
-  source.files = reads.paths();
-  return source;
-}
-
-namespace {
 
 DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_arg,
                            const std::function<void(const std::string&)>& notice) {
@@ -122,7 +119,7 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
     return {"mnist", load_idx((dir / "images-idx3-ubyte").string(), (dir / "labels-idx1-ubyte").string()), {}};
   }
   if (spec == "fashion-mnist") {
-    const fs::path dir = fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
+    const auto dir = fashion_directory(data);
     return {"fashion-mnist",
             load_idx(plain_or_gz(dir, "train-images-idx3-ubyte"), plain_or_gz(dir, "train-labels-idx1-ubyte")),
             load_idx(plain_or_gz(dir, "t10k-images-idx3-ubyte"), plain_or_gz(dir, "t10k-labels-idx1-ubyte"))};
@@ -133,9 +130,9 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
   if (spec.rfind("cifar10-bw:", 0) == 0) return load_cifar10(spec.substr(11), true);
   if (spec.rfind("cifar10:", 0) == 0) return load_cifar10(spec.substr(8), false);
   if (is_variation(spec)) {
-    const auto dir = data / "variations";
-    const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
+    const auto [train, test] = variation_files(data, spec);
     if (!fs::exists(train) || !fs::exists(test)) {
+      const auto dir = train.parent_path();
       if (notice) notice(fmt::format("generating {} into {} (seed 0, once)", spec, dir.string()));
       data::FileReads::Pause generating;  // the digits it is made of are not what is read
       generate_variation_files(spec, dir.string(), 0, default_variation_sizes(spec), data_dir);
@@ -164,6 +161,14 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
 }
 
 }  // namespace
+
+DatasetSource load_dataset(const std::string& spec, const std::string& data_dir_arg,
+                           const std::function<void(const std::string&)>& notice) {
+  data::FileReads reads;
+  auto source = read_dataset(spec, data_dir_arg, notice);
+  source.files = reads.paths();
+  return source;
+}
 
 namespace {
 
@@ -208,15 +213,14 @@ DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir_
   const fs::path data(data_directory(data_dir_arg));
   if (spec == "mnist") return {idx_count((data / "mnist" / "images-idx3-ubyte").string()), 0};
   if (spec == "fashion-mnist") {
-    const fs::path dir = fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
+    const auto dir = fashion_directory(data);
     return {idx_count(plain_or_gz(dir, "train-images-idx3-ubyte")), idx_count(plain_or_gz(dir, "t10k-images-idx3-ubyte"))};
   }
   if (spec == "cifar10-bw" || spec == "cifar10") return cifar_sizes(data / "cifar-10-batches-bin");
   if (spec.rfind("cifar10-bw:", 0) == 0) return cifar_sizes(spec.substr(11));
   if (spec.rfind("cifar10:", 0) == 0) return cifar_sizes(spec.substr(8));
   if (is_variation(spec)) {
-    const auto dir = data / "variations";
-    const auto train = dir / (spec + "_train.amat"), test = dir / (spec + "_test.amat");
+    const auto [train, test] = variation_files(data, spec);
     if (!fs::exists(train) || !fs::exists(test)) {
       const auto sizes = default_variation_sizes(spec);
       return {sizes.train + sizes.valid, sizes.test};

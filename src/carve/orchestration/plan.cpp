@@ -162,12 +162,8 @@ std::vector<std::string> check_data_sizes(const Plan& plan) {
       notes.push_back(fmt::format("data sizes of {} not checked: {}", d.dataset, e.what()));
       continue;
     }
-    SplitOptions so;
-    so.train = d.train;
-    so.valid = d.valid;
-    so.test = d.test;
     try {
-      check_split_sizes(d.dataset, sizes.pool, sizes.test, so);
+      check_split_sizes(d.dataset, sizes.pool, sizes.test, split_options(spec));
     } catch (const UsageError& e) {
       throw ConfigError(fmt::format("{}: {}{}", data_location(t.file), e.what(),
                                     plan.tasks.size() > 1 ? fmt::format(" (task {})", t.id) : std::string()));

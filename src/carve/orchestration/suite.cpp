@@ -146,8 +146,8 @@ std::vector<std::vector<SuitePoint>> plan_suite(const std::string& file, const S
         }
       } catch (const ConfigError& e) {
         // A key of the run's `set` or `sweep` is located there, not as a --set.
-        auto origins = run.origins;
-        for (const auto& axis : run.sweep) origins[axis.key] = axis.origin;
+        auto origins = sweep_origins(run.sweep);  // a swept key's place wins over a `set` of it
+        origins.insert(run.origins.begin(), run.origins.end());
         throw ConfigError(fmt::format("{} (suite run '{}')", config::relocate_overrides(e.what(), origins), run.name));
       }
     }

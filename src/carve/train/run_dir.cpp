@@ -120,7 +120,7 @@ void check_same_data(const std::string& dir, const nlohmann::json& now) {
   }
 }
 
-Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice) {
+SplitOptions split_options(const ExperimentSpec& spec) {
   SplitOptions so;
   so.train = spec.data.train;
   so.valid = spec.data.valid;
@@ -128,7 +128,11 @@ Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(cons
   so.seed = spec.seed;
   so.shuffle = spec.data.shuffle;
   so.stratify = spec.data.stratify;
-  auto splits = make_splits(load_dataset(spec.data.dataset, spec.data.dir, notice), so);
+  return so;
+}
+
+Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice) {
+  auto splits = make_splits(load_dataset(spec.data.dataset, spec.data.dir, notice), split_options(spec));
   if (spec.data.standardize) standardize(splits);
   return splits;
 }

@@ -48,6 +48,8 @@ nlohmann::json data_record(const std::string& dataset, const std::vector<std::st
 // than `now` (a file's SHA-256 differs, or another number of files), naming the file and both
 // digests. A run without data.json (older carve) is not checked here.
 void check_same_data(const std::string& dir, const nlohmann::json& now);
+// The split options of a spec's `data` block and seed (what load_run_splits and carve check use).
+SplitOptions split_options(const ExperimentSpec& spec);
 // The run's data splits, as the run made them (standardized when data.standardize is set).
 // `notice` hears what loading has to say (a benchmark generated the first time it is used).
 Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice = {});
