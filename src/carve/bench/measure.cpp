@@ -15,33 +15,46 @@ Roofline::Roofline(std::vector<Product> products, int64_t repeats, const c10::De
   for (const auto& p : products_) outputs_.push_back(torch::empty({p.a.size(0), p.b.size(1)}, p.a.options()));
 }
 
-std::vector<double> Roofline::times() const {
+std::vector<double> Roofline::times() {
   std::vector<double> out;
   for (size_t i = 0; i < products_.size(); ++i) {
-    auto& o = const_cast<torch::Tensor&>(outputs_[i]);
-    out.push_back(median_ms([&] { at::mm_out(o, products_[i].a, products_[i].b); }, repeats_, device_));
+    out.push_back(median_ms([&] { at::mm_out(outputs_[i], products_[i].a, products_[i].b); }, repeats_, device_));
   }
   return out;
 }
 
+double Roofline::product_ms(size_t i) const {
+  return second_.empty() ? first_.at(i) : (first_.at(i) + second_.at(i)) / 2;
+}
+
+double Roofline::rate_change() const {
+  double change = 0;
+  for (size_t i = 0; i < second_.size(); ++i) {
+    change = std::max(change, std::abs(first_.at(i) - second_[i]) / std::min(first_.at(i), second_[i]));
+  }
+  return change;
+}
+
+bool Roofline::discarded() const { return rate_change() > 0.10; }
+
 double Roofline::ms() const {
   double total = 0;
-  for (size_t i = 0; i < products_.size(); ++i) {
-    const double t = second_.empty() ? first_.at(i) : (first_.at(i) + second_.at(i)) / 2;
-    total += products_[i].count * t;
-  }
+  for (size_t i = 0; i < products_.size(); ++i) total += products_[i].count * product_ms(i);
   return total;
 }
 
 nlohmann::json Roofline::to_json() const {
   nlohmann::json list = nlohmann::json::array();
-  double change = 0;
   for (size_t i = 0; i < products_.size(); ++i) {
-    const double t = second_.empty() ? first_.at(i) : (first_.at(i) + second_.at(i)) / 2;
-    list.push_back({{"name", products_[i].name}, {"count", products_[i].count}, {"ms", t}});
-    if (!second_.empty()) change = std::max(change, std::abs(first_[i] - second_[i]) / std::min(first_[i], second_[i]));
+    list.push_back({{"name", products_[i].name}, {"count", products_[i].count}, {"ms", product_ms(i)}});
   }
-  return {{"ms", ms()}, {"products", list}, {"rate_change", change}, {"discarded", change > 0.10}};
+  return {{"ms", ms()}, {"products", list}, {"rate_change", rate_change()}, {"discarded", discarded()}};
+}
+
+nlohmann::json roofline_goal(const std::string& name, double fraction, double target, const nlohmann::json& roofline) {
+  const bool discarded = roofline.value("discarded", false);
+  return goal(name + (discarded ? " (discarded: the products' rate moved > 10% within the run)" : ""), fraction, ">=",
+              target);
 }
 
 double peak_mib(bool reset) {

@@ -64,16 +64,24 @@ class Roofline {
   void after() { second_ = times(); }
   /// Milliseconds a step (the mean of the two measurements, or the one taken).
   double ms() const;
+  /// Whether the products' rate moved by more than 10% between the two measurements.
+  bool discarded() const;
   nlohmann::json to_json() const;
 
  private:
-  std::vector<double> times() const;
+  std::vector<double> times();
+  double product_ms(size_t i) const;  // the mean of its two measurements, or the one taken
+  double rate_change() const;
   std::vector<Product> products_;
   std::vector<torch::Tensor> outputs_;
   int64_t repeats_;
   c10::Device device_;
   std::vector<double> first_, second_;
 };
+
+/// The goal "NAME >= target" of a step's fraction of its roofline (Roofline::to_json), its name
+/// saying when the run was discarded.
+nlohmann::json roofline_goal(const std::string& name, double fraction, double target, const nlohmann::json& roofline);
 
 /// Peak resident memory (VmHWM) of this process in MiB; `reset` first restarts the peak from the
 /// current size (/proc/self/clear_refs, Linux >= 4.0). -1 if unknown.
