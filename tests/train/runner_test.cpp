@@ -19,6 +19,7 @@
 #include "carve/orchestration/suite.h"
 #include "carve/resources.h"
 #include "carve/train/checkpoint.h"
+#include "carve/train/optimizer.h"
 #include "carve/orchestration/sweep.h"
 #include "carve/train/stop.h"
 #include "carve/train/trainer.h"
@@ -433,6 +434,57 @@ TEST_F(Finetune, LearnsTheLabelsAndReportsThePapersMetrics) {
     EXPECT_DOUBLE_EQ(static_cast<double>(wrong) / static_cast<double>(test.size()), r.summary["test_error"].get<double>());
   }
   EXPECT_THROW(parse_experiment("name: x\ndata: {dataset: mnist}\nfinetune: {epochs: 3}\n", "x.yaml"), ConfigError);
+}
+
+// The hidden weight matrix (the 2-D parameter of `shape`) of an exported module.
+torch::Tensor weight_of(const std::string& file, const std::vector<int64_t>& shape) {
+  auto module = torch::jit::load(file);
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    if (p.value.sizes() == shape) return p.value.detach().clone();
+  }
+  ADD_FAILURE() << file << ": no parameter of that shape";
+  return {};
+}
+
+// finetune.weight_decay adds λ Σ W² over weight matrices: one full-batch SGD step from the zero
+// output layer (whose zero weights pass no cross-entropy gradient to the hidden layer) leaves the
+// hidden weights at W (1 − 2 η λ) exactly, the biases untouched. finetune.schedule sets each
+// epoch's rate: a step schedule whose γ is 1e-30 freezes the network after the first epoch.
+TEST_F(Finetune, WeightDecayAndScheduleFollowTheirFormulas) {
+  const auto yaml = [&](const std::string& finetune) {
+    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
+                                "training: {epochs: 1}\nfinetune: " + finetune + "\n",
+                            "ft.yaml");
+  };
+  const auto decayed = yaml("{epochs: 1, batch_size: 180, patience: 0, weight_decay: 0.25, optimizer: {lr: 0.2, momentum: 0}}");
+  EXPECT_EQ(decayed.finetune.weight_decay, 0.25);
+  run_experiment(decayed, options_into("decay"));
+  const auto w0 = weight_of(dir.file("decay/encoder.pt"), {8, 36});
+  const auto w1 = weight_of(dir.file("decay/classifier.pt"), {8, 36});
+  ASSERT_TRUE(w0.defined() && w1.defined());
+  EXPECT_TRUE(torch::allclose(w1, w0 * (1 - 2 * 0.2 * 0.25), 1e-6, 1e-7)) << (w1 - 0.9 * w0).abs().max();
+  EXPECT_FALSE(torch::allclose(w1, w0, 1e-3, 1e-4));
+
+  const auto errors = [&](const std::string& run) {
+    const auto csv = testing::parse_csv_strict(testing::slurp(dir.file(run + "/finetune.csv")));
+    std::vector<std::string> rows;
+    for (size_t r = 0; r < csv.rows.size(); ++r) {
+      rows.push_back(csv.at(r, "train_error") + "," + csv.at(r, "valid_error") + "," + csv.at(r, "test_error"));
+    }
+    return rows;
+  };
+  const std::string base = "epochs: 3, batch_size: 10, patience: 0, optimizer: {lr: 0.2, momentum: 0}";
+  run_experiment(yaml("{" + base + ", schedule: {type: step, step_epochs: 1, gamma: 1.0e-30}}"), options_into("frozen"));
+  const auto frozen = errors("frozen");
+  ASSERT_EQ(frozen.size(), 3u);
+  EXPECT_EQ(frozen[1], frozen[0]);
+  EXPECT_EQ(frozen[2], frozen[0]);
+  run_experiment(yaml("{" + base + "}"), options_into("constant"));
+  const auto constant = errors("constant");
+  EXPECT_EQ(constant[0], frozen[0]);  // the first epoch runs at the base rate either way
+  EXPECT_EQ(scheduled_lr(0.2, yaml("{" + base + ", schedule: {type: cosine, min_lr: 0.02}}").finetune.schedule, 2, 3),
+            0.02);
 }
 
 }  // namespace

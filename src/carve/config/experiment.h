@@ -149,7 +149,9 @@ struct FinetuneSpec {
   int64_t epochs = 50;
   int64_t batch_size = 20;
   int64_t patience = 10;  ///< epochs without a lower validation error; 0 = off
+  double weight_decay = 0;  ///< × Σ W² over the network's weight matrices (biases excluded)
   OptimizerSpec optimizer{OptimizerType::sgd, 0.1, 0.9};
+  ScheduleSpec schedule;  ///< the learning rate of each fine-tuning epoch (cosine over `epochs`)
 };
 
 /// The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).

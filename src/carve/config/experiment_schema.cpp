@@ -249,8 +249,11 @@ TablePtr<OptimizerSpec> optimizer_table(const std::string& path, double sgd_lr, 
   return t;
 }
 
-TablePtr<ScheduleSpec> schedule_table() {
-  auto t = std::make_shared<Table<ScheduleSpec>>("schedule", "The learning rate of epoch e (from 0) given the base rate lr.");
+TablePtr<ScheduleSpec> schedule_table(const std::string& path) {
+  auto t = std::make_shared<Table<ScheduleSpec>>(
+      path, path == "schedule" ? "The learning rate of epoch e (from 0) given the base rate lr."
+                               : "The learning rate of fine-tuning epoch e (from 0) given finetune.optimizer.lr; "
+                                 "cosine runs over finetune.epochs.");
   t->choice("type", &ScheduleSpec::type, ScheduleType::constant,
             {ScheduleType::constant, ScheduleType::step, ScheduleType::exponential, ScheduleType::cosine},
             "constant: lr; step: lr·γ^⌊e / step_epochs⌋; exponential: lr·γ^e; cosine: min_lr + (lr − min_lr)(1 + "
@@ -296,8 +299,12 @@ TablePtr<FinetuneSpec> finetune_table() {
   t->key("batch_size", &FinetuneSpec::batch_size, int64_t{20}, positive<int64_t>(), "examples per step");
   t->key("patience", &FinetuneSpec::patience, int64_t{10}, non_negative<int64_t>(),
          "epochs without a lower validation error before stopping (0: off)");
+  t->key("weight_decay", &FinetuneSpec::weight_decay, 0.0, non_negative<double>(),
+         "× Σ W² over the network's weight matrices (biases excluded), added to the cross-entropy (finetune.csv's "
+         "`train_loss` is the cross-entropy alone)");
   t->section(&FinetuneSpec::optimizer,
              std::shared_ptr<const Table<OptimizerSpec>>(optimizer_table("finetune.optimizer", 0.1, 0.9)));
+  t->section(&FinetuneSpec::schedule, std::shared_ptr<const Table<ScheduleSpec>>(schedule_table("finetune.schedule")));
   t->written_if([](const FinetuneSpec& f) { return f.enabled; });
   return t;
 }
@@ -360,7 +367,7 @@ std::shared_ptr<Table<ExperimentSpec>> make_experiment_table() {
   t->section(&ExperimentSpec::corruption, std::shared_ptr<const Table<CorruptionSpec>>(corruption_table()));
   t->section(&ExperimentSpec::optimizer,
              std::shared_ptr<const Table<OptimizerSpec>>(optimizer_table("optimizer", 0.01, 0.0)));
-  t->section(&ExperimentSpec::schedule, std::shared_ptr<const Table<ScheduleSpec>>(schedule_table()));
+  t->section(&ExperimentSpec::schedule, std::shared_ptr<const Table<ScheduleSpec>>(schedule_table("schedule")));
   t->section(&ExperimentSpec::training, std::shared_ptr<const Table<TrainingSpec>>(training_table()));
   t->section(&ExperimentSpec::finetune, std::shared_ptr<const Table<FinetuneSpec>>(finetune_table()),
              Presence::optional);

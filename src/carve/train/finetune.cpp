@@ -219,12 +219,25 @@ void Finetuner::train_epoch() {
   shuffle_indices(order, rng_);
   const auto perm = torch::tensor(order, torch::kInt64).to(device_);
   const int64_t steps = (n + spec_.batch_size - 1) / spec_.batch_size;
+  const double lr = scheduled_lr(spec_.optimizer.lr, spec_.schedule, epoch - 1, spec_.epochs);
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  // Weight decay's gradient, 2 λ W, on the weight matrices being trained (not the biases).
+  std::vector<torch::Tensor> decayed;
+  if (spec_.weight_decay > 0) {
+    for (const auto& p : params_) {
+      if (p.dim() == 2) decayed.push_back(p);
+    }
+  }
   for (int64_t step = state_.step; step < steps; ++step) {
     const auto idx = perm.slice(0, step * spec_.batch_size, std::min(n, (step + 1) * spec_.batch_size));
     for (auto p : params_) p.mutable_grad() = torch::Tensor();
     const auto loss = torch::nn::functional::cross_entropy(mlp_.logits(train_.x.index_select(0, idx)),
                                                            train_.y.index_select(0, idx));
     loss.backward({}, c10::nullopt, false, params_);
+    if (!decayed.empty()) {
+      torch::NoGradGuard no_grad;
+      for (auto& w : decayed) w.mutable_grad().add_(w, 2 * spec_.weight_decay);
+    }
     optimizer_->step();
     state_.loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
     count_step();

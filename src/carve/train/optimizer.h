@@ -20,5 +20,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSpec& spe
 
 /// The learning rate of `epoch` (from 0) under the spec's schedule and base rate.
 double scheduled_lr(const ExperimentSpec& spec, int64_t epoch);
+/// The learning rate of `epoch` (from 0) of `epochs` under schedule `c` from base rate `lr`
+/// (fine-tuning's: finetune.optimizer.lr, finetune.schedule, finetune.epochs).
+double scheduled_lr(double lr, const ScheduleSpec& c, int64_t epoch, int64_t epochs);
 
 }  // namespace carve
