@@ -114,15 +114,14 @@ Splits make_splits(const DatasetSource& source, const SplitOptions& o) {
   Splits s;
   s.files = source.files;
   s.train_index = to_index(order, 0, train_end);
-  s.train = source.train.select(s.train_index);
-  if (o.train > 0) {
-    if (o.train > s.train.size()) {
+  if (o.train > 0) {  // the first `train` of the order, selected alone (not all, then cut)
+    if (o.train > s.train_index.size(0)) {
       throw UsageError(fmt::format("{}: train ({}) is more than the {} examples available",
-                                   source.name, o.train, s.train.size()));
+                                   source.name, o.train, s.train_index.size(0)));
     }
-    s.train = s.train.first(o.train);
     s.train_index = s.train_index.slice(0, 0, o.train);
   }
+  s.train = source.train.select(s.train_index);
   s.valid_index = to_index(order, test_end, static_cast<size_t>(pool));
   s.valid = source.train.select(s.valid_index);
   s.test_from_source_test = has_test;

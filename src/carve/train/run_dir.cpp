@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "carve/data/catalog.h"
@@ -131,8 +132,55 @@ SplitOptions split_options(const ExperimentSpec& spec) {
   return so;
 }
 
+namespace {
+
+// Each file's size and modification time: what says that a data set loaded before is still what
+// its files hold.
+std::vector<std::pair<uintmax_t, fs::file_time_type>> file_signature(const std::vector<std::string>& files) {
+  std::vector<std::pair<uintmax_t, fs::file_time_type>> out;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const auto size = fs::file_size(f, ec);
+    const auto time = fs::last_write_time(f, ec);
+    if (ec) return {};
+    out.emplace_back(size, time);
+  }
+  return out;
+}
+
+// The data set of the last run this process loaded, for the next run on the same data: a suite or
+// sweep runs many (table1-mnist.yaml: 104 on MNIST), and each would otherwise read and convert
+// the same files again. Its tensors are shared, never written: splits are selections (new
+// tensors), standardization makes new ones. Reused only while every file it was read from keeps
+// its size and modification time.
+DatasetSource cached_dataset(const std::string& dataset, const std::string& dir,
+                             const std::function<void(const std::string&)>& notice) {
+  struct Cached {
+    std::string dataset, dir;
+    DatasetSource source;
+    std::vector<std::pair<uintmax_t, fs::file_time_type>> signature;
+  };
+  static std::mutex mutex;
+  static Cached last;
+  // Where a name or a relative path leads: the data directory and the working directory.
+  const auto where = data_directory(dir) + "\n" + fs::current_path().string();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (last.dataset == dataset && last.dir == where && !last.signature.empty() &&
+        file_signature(last.source.files) == last.signature) {
+      return last.source;
+    }
+  }
+  auto source = load_dataset(dataset, dir, notice);
+  std::lock_guard<std::mutex> lock(mutex);
+  last = {dataset, where, source, file_signature(source.files)};
+  return source;
+}
+
+}  // namespace
+
 Splits load_run_splits(const ExperimentSpec& spec, const std::function<void(const std::string&)>& notice) {
-  auto splits = make_splits(load_dataset(spec.data.dataset, spec.data.dir, notice), split_options(spec));
+  auto splits = make_splits(cached_dataset(spec.data.dataset, spec.data.dir, notice), split_options(spec));
   if (spec.data.standardize) standardize(splits);
   return splits;
 }
