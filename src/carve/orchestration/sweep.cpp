@@ -27,9 +27,10 @@ std::string sweep_point_name(const std::vector<std::string>& point) {
   for (const auto& a : point) {
     std::string key = a.substr(0, a.find('='));
     const auto dot = key.rfind('.');
-    // The last two parts of the key say enough: regularizers.contractive.weight -> contractive.weight.
+    // The last two parts of the key say enough: regularizers.contractive.weight -> contractive.weight;
+    // fine-tuning's keys keep their section (finetune.optimizer.lr is not pretraining's optimizer.lr).
     const auto prev = dot == std::string::npos ? std::string::npos : key.rfind('.', dot - 1);
-    if (prev != std::string::npos) key = key.substr(prev + 1);
+    if (prev != std::string::npos && key.rfind("finetune.", 0) != 0) key = key.substr(prev + 1);
     name += (name.empty() ? "" : ",") + key + "=" + a.substr(a.find('=') + 1);
   }
   return safe_file_name(name);
@@ -82,6 +83,7 @@ nlohmann::json run_point(const ExperimentSpec& spec, const RunOptions& options, 
   // Finished before: read back, unless a key that may grow grew (training.epochs,
   // finetune.epochs), where it continues from its checkpoint like a single run.
   if (options.resume && fs::exists(summary_path) && !check_resumable(dir, spec, /*finished=*/false)) {
+    check_data_recorded(dir, spec.data.dataset);
     return read_summary(dir);
   }
   o.resume = options.resume && fs::exists(dir);  // one stopped before its checkpoint starts afresh

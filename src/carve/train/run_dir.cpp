@@ -121,6 +121,16 @@ void check_same_data(const std::string& dir, const nlohmann::json& now) {
   }
 }
 
+void check_data_recorded(const std::string& dir, const std::string& dataset) {
+  const fs::path d(dir);
+  if (fs::exists(d / "data.json") || !(fs::exists(d / "checkpoint.pt") || fs::exists(d / "summary.json"))) return;
+  const auto change = dataset_change_since_unrecorded(dataset);
+  if (change.empty()) return;
+  throw UsageError(fmt::format("{}: cannot resume: an older carve made this run and recorded no data.json, and {}; "
+                               "run it again with --force (or elsewhere with --out)",
+                               dir, change));
+}
+
 SplitOptions split_options(const ExperimentSpec& spec) {
   SplitOptions so;
   so.train = spec.data.train;

@@ -48,6 +48,10 @@ nlohmann::json data_record(const std::string& dataset, const std::vector<std::st
 // than `now` (a file's SHA-256 differs, or another number of files), naming the file and both
 // digests. A run without data.json (older carve) is not checked here.
 void check_same_data(const std::string& dir, const nlohmann::json& now);
+// Refuses (UsageError, exit 2) to continue or read back a run in `dir` that an older carve made
+// (a checkpoint or summary.json, no data.json) on a dataset whose name reads other data now
+// (dataset_change_since_unrecorded: `mnist` was 10,000 digits), saying what changed.
+void check_data_recorded(const std::string& dir, const std::string& dataset);
 // The split options of a spec's `data` block and seed (what load_run_splits and carve check use).
 SplitOptions split_options(const ExperimentSpec& spec);
 // The run's data splits, as the run made them (standardized when data.standardize is set).
