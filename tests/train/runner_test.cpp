@@ -586,7 +586,7 @@ TEST_F(Finetune, SuiteRunChoosesItsSweepOnValidationErrorThenRunsTheSeedsThere) 
   double best = 1e9;
   std::string winner;
   for (const char* w : {"1.0e-7", "0.05"}) {
-    const auto point = base / "CAE" / "sweep" / (std::string("optimizer.lr=") + w);
+    const auto point = base / "CAE" / "sweep" / (std::string("finetune.optimizer.lr=") + w);
     const auto summary = nlohmann::json::parse(testing::slurp((point / "summary.json").string()));
     EXPECT_EQ(load_experiment((point / "config.yaml").string()).seed, 4u);
     if (summary["valid_error"].get<double>() < best) best = summary["valid_error"].get<double>(), winner = w;
