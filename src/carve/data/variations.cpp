@@ -166,10 +166,12 @@ bool is_variation(const std::string& name) {
   return std::find(n.begin(), n.end(), name) != n.end();
 }
 
+bool is_mnist_variation(const std::string& name) { return is_variation(name) && name.rfind("mnist-", 0) == 0; }
+
 VariationSizes default_variation_sizes(const std::string& name) {
   if (name == "rectangles") return {1000, 200, 50000};
   if (name == "convex") return {6000, 2000, 50000};
-  if (name == "mnist-basic" || name == "mnist-rot" || name == "mnist-back-rand") return {10000, 2000, 50000};
+  if (is_mnist_variation(name)) return {10000, 2000, 50000};
   throw UsageError(fmt::format("unknown generated dataset '{}' (known: {})", name,
                                fmt::join(variation_names(), ", ")));
 }

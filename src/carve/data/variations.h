@@ -42,6 +42,8 @@ struct VariationSizes {
 /// split sizes.
 const std::vector<std::string>& variation_names();
 bool is_variation(const std::string& name);
+/// Whether a variation is made of MNIST digits (mnist-basic, mnist-rot, mnist-back-rand).
+bool is_mnist_variation(const std::string& name);
 VariationSizes default_variation_sizes(const std::string& name);
 
 // `digits` (the MNIST digits) is needed by mnist-rot and mnist-back-rand only.

@@ -63,10 +63,10 @@ void check_finished_stack(const std::string& dir, const ExperimentSpec& base, co
                                    "resume with the same file, or --force", dir));
     }
   }
+  check_data_recorded(stack_layer_directory(dir, 1), base.data.dataset);  // the layer that reads the data
   for (size_t k = 0; k < layers.size(); ++k) {
     const fs::path layer_dir = stack_layer_directory(dir, static_cast<int64_t>(k + 1));
     if (fs::exists(layer_dir / "summary.json")) check_resumable(layer_dir.string(), layers[k], /*finished=*/true);
-    if (k == 0) check_data_recorded(layer_dir.string(), base.data.dataset);  // the layer that reads the data
   }
 }
 

@@ -101,9 +101,19 @@ nlohmann::json data_record(const std::string& dataset, const std::vector<std::st
   return {{"dataset", dataset}, {"files", list}};
 }
 
+void check_data_recorded(const std::string& dir, const std::string& dataset) {
+  const fs::path d(dir);
+  if (fs::exists(d / "data.json") || !(fs::exists(d / "checkpoint.pt") || fs::exists(d / "summary.json"))) return;
+  const auto change = dataset_change_since_unrecorded(dataset);
+  if (change.empty()) return;
+  throw UsageError(fmt::format("{}: cannot resume: an older carve made this run and recorded no data.json, and {}; "
+                               "run it again with --force (or elsewhere with --out)",
+                               dir, change));
+}
+
 void check_same_data(const std::string& dir, const nlohmann::json& now) {
   const auto path = fs::path(dir) / "data.json";
-  if (!fs::exists(path)) return;
+  if (!fs::exists(path)) return check_data_recorded(dir, now.value("dataset", ""));
   const auto was = data::read_json_file(path.string(), "record", "use --force");
   const auto& a = was.value("files", nlohmann::json::array());
   const auto& b = now.value("files", nlohmann::json::array());
@@ -119,16 +129,6 @@ void check_same_data(const std::string& dir, const nlohmann::json& now) {
                                  "with the same data, or --force",
                                  dir, what));
   }
-}
-
-void check_data_recorded(const std::string& dir, const std::string& dataset) {
-  const fs::path d(dir);
-  if (fs::exists(d / "data.json") || !(fs::exists(d / "checkpoint.pt") || fs::exists(d / "summary.json"))) return;
-  const auto change = dataset_change_since_unrecorded(dataset);
-  if (change.empty()) return;
-  throw UsageError(fmt::format("{}: cannot resume: an older carve made this run and recorded no data.json, and {}; "
-                               "run it again with --force (or elsewhere with --out)",
-                               dir, change));
 }
 
 SplitOptions split_options(const ExperimentSpec& spec) {

@@ -46,7 +46,7 @@ bool check_resumable(const std::string& dir, const ExperimentSpec& spec, bool fi
 nlohmann::json data_record(const std::string& dataset, const std::vector<std::string>& files);
 // Refuses (UsageError, exit 2) to continue the run in `dir` when its data.json names other data
 // than `now` (a file's SHA-256 differs, or another number of files), naming the file and both
-// digests. A run without data.json (older carve) is not checked here.
+// digests. A run without data.json (an older carve's) is held to check_data_recorded.
 void check_same_data(const std::string& dir, const nlohmann::json& now);
 // Refuses (UsageError, exit 2) to continue or read back a run in `dir` that an older carve made
 // (a checkpoint or summary.json, no data.json) on a dataset whose name reads other data now

@@ -179,10 +179,7 @@ void Trainer::build() {
   // The data files it reads, with their SHA-256: a resume on other data is refused. config.yaml,
   // what marks the directory as this experiment's, is written first.
   const auto data = data_.splits.files.empty() ? nlohmann::json() : data_record(spec_.data.dataset, data_.splits.files);
-  if (options_.resume && !data.is_null()) {
-    check_data_recorded(path, spec_.data.dataset);
-    check_same_data(path, data);
-  }
+  if (options_.resume && !data.is_null()) check_same_data(path, data);
   dir_->write("config.yaml", to_yaml(spec_));
   if (!data.is_null()) dir_->write_json("data.json", data);
   // Which examples the run used (docs/CONFIG.md, the run directory).
