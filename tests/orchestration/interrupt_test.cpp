@@ -16,6 +16,7 @@
 #include "carve/train/stop.h"
 #include "support/csv.h"
 #include "support/devices.h"
+#include "support/messages.h"
 #include "support/run_command.h"
 #include "support/same_results.h"
 #include "support/temp_dir.h"
@@ -25,12 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Messages : RunObserver {
-  void on_message(const std::string& text) override { lines += text + "\n"; }
-  bool any(const std::string& part) const { return lines.find(part) != std::string::npos; }
-  const std::string& all() const { return lines; }
-  std::string lines;
-};
+using testing::Messages;
 
 class Interrupt : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include "carve/train/run_dir.h"
 #include "carve/train/trainer.h"
 #include "support/csv.h"
+#include "support/messages.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -20,15 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Messages : RunObserver {
-  void on_message(const std::string& text) override { lines.push_back(text); }
-  bool any(const std::string& part) const {
-    for (const auto& l : lines)
-      if (l.find(part) != std::string::npos) return true;
-    return false;
-  }
-  std::vector<std::string> lines;
-};
+using testing::Messages;
 
 TEST(DataOptions, IdxTakesASeparateTestPair) {
   testing::TempDir dir;

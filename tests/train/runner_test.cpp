@@ -25,6 +25,7 @@
 #include "carve/train/trainer.h"
 #include "carve/version.h"
 #include "support/csv.h"
+#include "support/messages.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -485,6 +486,44 @@ TEST_F(Finetune, WeightDecayAndScheduleFollowTheirFormulas) {
   EXPECT_EQ(constant[0], frozen[0]);  // the first epoch runs at the base rate either way
   EXPECT_EQ(scheduled_lr(0.2, yaml("{" + base + ", schedule: {type: cosine, min_lr: 0.02}}").finetune.schedule, 2, 3),
             0.02);
+}
+
+// finetune.step: auto takes the fused step (issue 29, point 3), summary.json says which ran, and
+// the fused step fine-tunes as autograd does (on the CPU bit for bit: the same kernels at the same
+// shapes; asserted here to float32 rounding). A fine-tuning that autograd started keeps autograd
+// when it is continued under auto, so that it continues as it began.
+TEST_F(Finetune, FusedStepRunsByDefaultAgreesWithAutogradAndAResumeKeepsItsStep) {
+  const auto yaml = [&](const std::string& finetune) {
+    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
+                                "training: {epochs: 1}\nfinetune: " + finetune + "\n",
+                            "ft.yaml");
+  };
+  const std::string base = "batch_size: 10, patience: 0, weight_decay: 0.001, optimizer: {lr: 0.2}";
+  const auto fused = run_experiment(yaml("{epochs: 3, " + base + "}"), options_into("fused"));
+  const auto autograd = run_experiment(yaml("{epochs: 3, " + base + ", step: autograd}"), options_into("autograd"));
+  EXPECT_EQ(fused.summary["finetune"]["step"], "fused");
+  EXPECT_EQ(autograd.summary["finetune"]["step"], "autograd");
+  const auto a = testing::parse_csv_strict(testing::slurp(dir.file("fused/finetune.csv")));
+  const auto b = testing::parse_csv_strict(testing::slurp(dir.file("autograd/finetune.csv")));
+  ASSERT_EQ(a.rows.size(), 3u);
+  ASSERT_EQ(b.rows.size(), 3u);
+  for (size_t r = 0; r < a.rows.size(); ++r) {
+    for (const char* k : {"train_error", "valid_error", "test_error"}) EXPECT_EQ(a.at(r, k), b.at(r, k)) << r << " " << k;
+    EXPECT_NEAR(std::stod(a.at(r, "train_loss")), std::stod(b.at(r, "train_loss")), 1e-6 * std::stod(b.at(r, "train_loss")));
+  }
+  EXPECT_TRUE(torch::allclose(weight_of(dir.file("fused/classifier.pt"), {8, 36}),
+                              weight_of(dir.file("autograd/classifier.pt"), {8, 36}), 1e-5, 1e-6));
+
+  // Continued for two more epochs under auto: finetune.pt says autograd began it.
+  auto resume = options_into("autograd");
+  resume.resume = true;
+  const auto messages = std::make_shared<testing::Messages>();
+  resume.observers.push_back(messages);
+  const auto grown = run_experiment(yaml("{epochs: 5, " + base + "}"), resume);
+  EXPECT_EQ(grown.summary["finetune"]["step"], "autograd");
+  EXPECT_EQ(grown.summary["finetune"]["epochs_run"], 5);
+  EXPECT_TRUE(messages->any("keeping the autograd fine-tuning step finetune.pt started with")) << messages->all();
 }
 
 }  // namespace

@@ -29,8 +29,10 @@ struct PenaltyBenchConfig {
 };
 nlohmann::json bench_penalty(const PenaltyBenchConfig& config);
 
-/// `carve bench train`: a CAE step (the paper's size and a small model) beside a PyTorch script
-/// and the roofline of its six matrix products, each timed alone at its shapes, all on `device`.
+/// `carve bench train`: a CAE step (the paper's size at batch 20 and 100, and a small model)
+/// beside a PyTorch script and the roofline of the five matrix products it requires, each timed
+/// alone at its shapes, all on `device`; and fine-tuning's step (784 -> 1000 -> 10, batch 20),
+/// fused and through autograd, beside its own five-product roofline.
 /// The goals differ by device: on the CPU the roofline issue's (fraction of the GEMM roofline,
 /// throughput over Python); on CUDA issue 13's (throughput >= 1.2x Python on the same GPU).
 struct TrainBenchConfig {

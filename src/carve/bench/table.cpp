@@ -82,6 +82,18 @@ std::string train_table(const nlohmann::json& r) {
                        p["sgemm_gflops"].get<double>(), p["roofline_ms"].get<double>(),
                        100 * p["roofline_fraction"].get<double>(), roofline_note(p["roofline"]));
   }
+  if (r.contains("finetune")) {
+    const auto& f = r["finetune"];
+    out += fmt::format("\nfine-tuning step (sigmoid {} -> {} -> softmax {}, batch {}, SGD, finetune.step: auto): "
+                       "carve {:.3f} ms/step ({:.0f} examples/s)\n  the same step through autograd (finetune.step: "
+                       "autograd): {:.3f} ms; fused / autograd throughput {:.2f}x\n  the five products a step requires, "
+                       "each timed alone with mm_out: {:.3f} ms = {:.1f}% of the step{}\n",
+                       f["inputs"].get<int64_t>(), f["hidden"].get<int64_t>(), f["classes"].get<int64_t>(),
+                       f["batch"].get<int64_t>(), f["carve_ms"].get<double>(), f["carve_examples_per_s"].get<double>(),
+                       f["carve_autograd_ms"].get<double>(), f["fused_over_autograd"].get<double>(),
+                       f["roofline_ms"].get<double>(), 100 * f["roofline_fraction"].get<double>(),
+                       roofline_note(f["roofline"]));
+  }
   return out;
 }
 

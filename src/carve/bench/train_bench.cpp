@@ -7,6 +7,7 @@
 #include "carve/config/experiment.h"
 #include "carve/device.h"
 #include "carve/error.h"
+#include "carve/train/fused_finetune.h"
 #include "carve/train/optimizer.h"
 #include "carve/train/pretrainable.h"
 
@@ -53,6 +54,81 @@ double step_ms(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, con
   };
   for (int w = 0; w < 10; ++w) one();
   return median_ms(one, steps, device);
+}
+
+// The five products a fine-tuning step of one hidden layer and a softmax output requires
+// (issue 29): forward x W1ᵀ and h Vᵀ; backward the output weights' gradient dZᵀ h, the code's
+// gradient dZ V and the hidden weights' gradient dAᵀ x. No input gradient.
+Roofline finetune_roofline(int64_t inputs, int64_t hidden, int64_t classes, int64_t batch, int64_t steps,
+                           const torch::Device& device) {
+  const auto on = torch::TensorOptions().device(device);
+  const auto x = torch::rand({batch, inputs}, on), w = torch::rand({hidden, inputs}, on);
+  const auto h = torch::rand({batch, hidden}, on), v = torch::rand({classes, hidden}, on);
+  const auto dz = torch::rand({batch, classes}, on), da = torch::rand({batch, hidden}, on);
+  return Roofline({{"encode x W^T", x, w.t()},
+                   {"logits h V^T", h, v.t()},
+                   {"output weight gradient dZ^T h", dz.t(), h},
+                   {"code gradient dZ V", dz, v},
+                   {"hidden weight gradient dA^T x", da.t(), x}},
+                  steps, device);
+}
+
+// The median time of fine-tuning's step as the fine-tuner takes it per batch (the batch's rows
+// selected, the gradients, the optimizer's step, the loss read back), fused or through autograd,
+// on a network of one sigmoid layer and a zero softmax output over 784 -> hidden -> classes.
+double finetune_step_ms(int64_t inputs, int64_t hidden, int64_t classes, int64_t batch, int64_t steps,
+                        const torch::Device& device, bool fused) {
+  torch::manual_seed(0);
+  const auto on = torch::TensorOptions().device(device);
+  const std::vector<AffineLayer> layers{{(torch::rand({hidden, inputs}, on) * 0.1 - 0.05).requires_grad_(true),
+                                         torch::zeros({hidden}, on).requires_grad_(true), Activation::sigmoid}};
+  const auto out_w = torch::zeros({classes, hidden}, on).requires_grad_(true);
+  const auto out_b = torch::zeros({classes}, on).requires_grad_(true);
+  const std::vector<torch::Tensor> params{layers[0].weight, layers[0].bias, out_w, out_b};
+  OptimizerSpec sgd;
+  sgd.lr = 0.02;
+  sgd.momentum = 0.9;
+  const auto optimizer = make_optimizer(sgd, params);
+  const auto data = torch::rand({20 * batch, inputs}, on);
+  const auto labels = torch::randint(0, classes, {20 * batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  const auto perm = torch::randperm(20 * batch, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  FusedMlpStep step(true);
+  int64_t i = 0;
+  double loss_sum = 0;
+  const auto one = [&] {
+    const auto idx = perm.slice(0, (i % 20) * batch, (i % 20 + 1) * batch);
+    const auto x = data.index_select(0, idx), y = labels.index_select(0, idx);
+    torch::Tensor loss;
+    if (fused) {
+      loss = step.compute_gradients(layers, out_w, out_b, x, y);
+    } else {
+      for (auto p : params) p.mutable_grad() = torch::Tensor();
+      loss = torch::nn::functional::cross_entropy(
+          torch::nn::functional::linear(torch::sigmoid(torch::nn::functional::linear(x, layers[0].weight, layers[0].bias)),
+                                        out_w, out_b),
+          y);
+      loss.backward({}, c10::nullopt, false, params);
+    }
+    optimizer->step();
+    loss_sum += loss.item<double>();
+    ++i;
+  };
+  for (int w = 0; w < 10; ++w) one();
+  return median_ms(one, steps, device);
+}
+
+nlohmann::json finetune_point(int64_t inputs, int64_t hidden, int64_t classes, int64_t batch, int64_t steps,
+                              const torch::Device& device) {
+  auto roofline = finetune_roofline(inputs, hidden, classes, batch, steps, device);
+  roofline.before();
+  const double fused_ms = finetune_step_ms(inputs, hidden, classes, batch, steps, device, true);
+  const double autograd_ms = finetune_step_ms(inputs, hidden, classes, batch, steps, device, false);
+  roofline.after();
+  const double roofline_ms = roofline.ms();
+  return {{"inputs", inputs}, {"hidden", hidden}, {"classes", classes}, {"batch", batch},
+          {"carve_ms", fused_ms}, {"carve_autograd_ms", autograd_ms}, {"fused_over_autograd", autograd_ms / fused_ms},
+          {"carve_examples_per_s", batch / (fused_ms / 1e3)}, {"roofline_ms", roofline_ms},
+          {"roofline", roofline.to_json()}, {"roofline_fraction", roofline_ms / fused_ms}};
 }
 
 nlohmann::json bench_point(int64_t inputs, int64_t hidden, int64_t batch, int64_t steps, const TrainBenchConfig& c,
@@ -110,6 +186,14 @@ nlohmann::json bench_train(const TrainBenchConfig& c) {
     }
     r["points"].push_back(j);
   }
+  // Fine-tuning's step at Table 1's sizes (784 -> 1000 -> 10, batch 20): issue 29's goal, 80% of
+  // its five-product roofline.
+  const auto f = finetune_point(784, 1000, 10, 20, c.steps * 3, device);
+  if (!cuda) {
+    r["goals"].push_back(roofline_goal("fine-tuning 784 -> 1000 -> 10, batch 20: fraction of the five-product roofline",
+                                       f["roofline_fraction"], 0.80, f["roofline"]));
+  }
+  r["finetune"] = f;
   return r;
 }
 

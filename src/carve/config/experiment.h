@@ -152,6 +152,7 @@ struct FinetuneSpec {
   double weight_decay = 0;  ///< × Σ W² over the network's weight matrices (biases excluded)
   OptimizerSpec optimizer{OptimizerType::sgd, 0.1, 0.9};
   ScheduleSpec schedule;  ///< the learning rate of each fine-tuning epoch (cosine over `epochs`)
+  TrainingStep step = TrainingStep::automatic;  ///< auto: the fused step (carve/train/fused_finetune.h)
 };
 
 /// The optional `analysis:` block: analyze the run when it finishes (carve/report/analysis.h).

@@ -302,6 +302,12 @@ TablePtr<FinetuneSpec> finetune_table() {
   t->key("weight_decay", &FinetuneSpec::weight_decay, 0.0, non_negative<double>(),
          "× Σ W² over the network's weight matrices (biases excluded), added to the cross-entropy (finetune.csv's "
          "`train_loss` is the cross-entropy alone)");
+  t->choice("step", &FinetuneSpec::step, TrainingStep::automatic,
+            {TrainingStep::automatic, TrainingStep::fused, TrainingStep::autograd},
+            "how a fine-tuning step's gradients are computed: fused (closed form into kept buffers, no autograd "
+            "graph; it covers every network fine-tuning builds), autograd, or auto (fused). The two agree to "
+            "rounding; summary.json's `finetune.step` says which ran, and a resumed fine-tuning keeps the step its "
+            "finetune.pt records", Resume::free);
   t->section(&FinetuneSpec::optimizer,
              std::shared_ptr<const Table<OptimizerSpec>>(optimizer_table("finetune.optimizer", 0.1, 0.9)));
   t->section(&FinetuneSpec::schedule, std::shared_ptr<const Table<ScheduleSpec>>(schedule_table("finetune.schedule")));

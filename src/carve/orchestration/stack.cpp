@@ -126,8 +126,7 @@ RunResult run_stack(const std::string& file, const std::vector<std::vector<std::
                             RunDirectory::open_group(dir.string(), RunDirectory::Mode::resume), options.observers);
     s["test_error"] = f.test_error;
     s["valid_error"] = f.valid_error;
-    s["finetune"] = {{"mode", to_string(base.finetune.mode)}, {"best_epoch", f.best_epoch}, {"epochs_run", f.epochs_run},
-                     {"train_error", f.train_error}, {"classes", f.classes}};
+    s["finetune"] = finetune_summary(base.finetune, f);
   }
   const auto text = s.dump(2) + "\n";
   data::write_text_file((dir / "summary.json").string(), text);

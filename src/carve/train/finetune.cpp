@@ -5,11 +5,13 @@
 #include <chrono>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "carve/export/torchscript.h"
 #include "carve/train/checkpoint.h"
+#include "carve/train/fused_finetune.h"
 #include "carve/train/optimizer.h"
 #include "carve/train/stop.h"
 
@@ -88,6 +90,7 @@ class Finetuner {
   Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
             const torch::Device& device, const RunDirectory& dir, const Observers& observers);
   FinetuneResult run();
+  std::string step_name() const { return fused_ ? "fused" : "autograd"; }
 
  private:
   void train_epoch();
@@ -104,7 +107,9 @@ class Finetuner {
   torch::Tensor test_index_;  // the test examples' indices in their source (splits.h), or undefined
   Mlp mlp_;
   std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> decayed_;  // the weight matrices being trained, for finetune.weight_decay
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::optional<FusedMlpStep> fused_;  // finetune.step resolved to fused (fused_finetune.h)
   std::mt19937_64 rng_;
   State state_;
 };
@@ -134,7 +139,12 @@ Finetuner::Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSp
   mlp_.out_w = torch::zeros({classes, layers.back().weight.size(0)}, opts).requires_grad_(true);
   mlp_.out_b = torch::zeros({classes}, opts).requires_grad_(true);
   params_ = mlp_.trained(train_hidden);
+  for (const auto& p : params_) {
+    if (p.dim() == 2) decayed_.push_back(p);
+  }
   optimizer_ = make_optimizer(spec.optimizer, params_);
+  // The fused step covers every network built here: auto and fused both choose it.
+  if (spec.step != TrainingStep::autograd) fused_.emplace(train_hidden);
   state_.pretrained = fingerprint(encoder_tensors);
   state_.result.classes = classes;
   state_.order_rng = rng_text(rng_);
@@ -154,6 +164,7 @@ void Finetuner::save() const {
   out.write("values", torch::tensor({state_.loss_sum, state_.best_valid, r.train_error, r.valid_error, r.test_error},
                                     torch::kFloat64));
   out.write("order_rng", text_tensor(state_.order_rng));
+  out.write("step", text_tensor(step_name()));
   out.write("csv", text_tensor(state_.csv));
   dir_.write("finetune.pt", seal_archive(out), RunDirectory::previous_of("finetune.pt"));
 }
@@ -200,6 +211,18 @@ bool Finetuner::load() {
   std::istringstream(state_.order_rng) >> rng_;
   in.read("csv", text);
   state_.csv = tensor_text(text);
+  // A resumed fine-tuning keeps the step it started with (a finetune.pt without one is older
+  // than the fused step: autograd), so that it continues bit-identically.
+  const std::string started = in.try_read("step", text) ? tensor_text(text) : "autograd";
+  if (started != step_name()) {
+    notify(observers_, fmt::format("{}: keeping the {} fine-tuning step finetune.pt started with (finetune.step now gives {})",
+                                   dir_.path().string(), started, step_name()));
+    if (started == "autograd") {
+      fused_.reset();
+    } else {
+      fused_.emplace(spec_.mode == FinetuneMode::mlp);
+    }
+  }
   return true;
 }
 
@@ -221,22 +244,20 @@ void Finetuner::train_epoch() {
   const int64_t steps = (n + spec_.batch_size - 1) / spec_.batch_size;
   const double lr = scheduled_lr(spec_.optimizer.lr, spec_.schedule, epoch - 1, spec_.epochs);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
-  // Weight decay's gradient, 2 λ W, on the weight matrices being trained (not the biases).
-  std::vector<torch::Tensor> decayed;
-  if (spec_.weight_decay > 0) {
-    for (const auto& p : params_) {
-      if (p.dim() == 2) decayed.push_back(p);
-    }
-  }
   for (int64_t step = state_.step; step < steps; ++step) {
     const auto idx = perm.slice(0, step * spec_.batch_size, std::min(n, (step + 1) * spec_.batch_size));
-    for (auto p : params_) p.mutable_grad() = torch::Tensor();
-    const auto loss = torch::nn::functional::cross_entropy(mlp_.logits(train_.x.index_select(0, idx)),
-                                                           train_.y.index_select(0, idx));
-    loss.backward({}, c10::nullopt, false, params_);
-    if (!decayed.empty()) {
+    const auto x = train_.x.index_select(0, idx), y = train_.y.index_select(0, idx);
+    torch::Tensor loss;
+    if (fused_) {
+      loss = fused_->compute_gradients(mlp_.hidden, mlp_.out_w, mlp_.out_b, x, y);
+    } else {
+      for (auto p : params_) p.mutable_grad() = torch::Tensor();
+      loss = torch::nn::functional::cross_entropy(mlp_.logits(x), y);
+      loss.backward({}, c10::nullopt, false, params_);
+    }
+    if (spec_.weight_decay > 0) {  // its gradient, 2 λ W, on the weight matrices being trained (not the biases)
       torch::NoGradGuard no_grad;
-      for (auto& w : decayed) w.mutable_grad().add_(w, 2 * spec_.weight_decay);
+      for (auto& w : decayed_) w.mutable_grad().add_(w, 2 * spec_.weight_decay);
     }
     optimizer_->step();
     state_.loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
@@ -313,6 +334,7 @@ FinetuneResult Finetuner::run() {
   }
   save_classifier(best.hidden, best.out_w, best.out_b, dir_.file("classifier.pt"));
   write_test_predictions(best);
+  state_.result.step = step_name();
   return state_.result;
 }
 
@@ -321,6 +343,11 @@ FinetuneResult Finetuner::run() {
 FinetuneResult finetune(Encoder& pretrained, const Splits& splits, const FinetuneSpec& spec, uint64_t seed,
                         const torch::Device& device, const RunDirectory& dir, const Observers& observers) {
   return Finetuner(pretrained, splits, spec, seed, device, dir, observers).run();
+}
+
+nlohmann::json finetune_summary(const FinetuneSpec& spec, const FinetuneResult& r) {
+  return {{"mode", to_string(spec.mode)}, {"best_epoch", r.best_epoch}, {"epochs_run", r.epochs_run},
+          {"train_error", r.train_error}, {"classes", r.classes}, {"step", r.step}};
 }
 
 }  // namespace carve

@@ -18,6 +18,7 @@
 /// on for more epochs) is set aside and fine-tuning starts afresh.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <string>
@@ -35,7 +36,12 @@ struct FinetuneResult {
   double train_error = 0, valid_error = 0, test_error = 0;  ///< at the best validation epoch
   int64_t best_epoch = 0, epochs_run = 0;
   int64_t classes = 0;
+  std::string step;  ///< "fused" or "autograd": how its steps' gradients were computed (finetune.step)
 };
+
+/// summary.json's `finetune` block: {"mode", "best_epoch", "epochs_run", "train_error", "classes",
+/// "step"}.
+nlohmann::json finetune_summary(const FinetuneSpec& spec, const FinetuneResult& result);
 
 /// Each epoch's line goes to `observers`. Throws Interrupted on a stop request, after writing
 /// finetune.pt.

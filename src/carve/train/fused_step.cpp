@@ -35,16 +35,6 @@ bool first_times_second_derivative(Activation act, const torch::Tensor& h, const
   return true;
 }
 
-// Rows [0, rows) of a buffer kept across steps; it grows (never shrinks) to rows x cols in
-// like's dtype and device, so an epoch's last, smaller batch allocates nothing.
-torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const torch::Tensor& like) {
-  if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != cols || buffer.dtype() != like.dtype() ||
-      buffer.device() != like.device()) {
-    buffer = torch::empty({rows, cols}, like.options());
-  }
-  return buffer.size(0) == rows ? buffer : buffer.narrow(0, 0, rows);
-}
-
 // ||W_j||² per row, without a W-sized temporary.
 torch::Tensor row_norms_squared(const torch::Tensor& w) {
   const std::vector<int64_t> rows{1};

@@ -80,6 +80,14 @@ torch::Tensor& gradient_storage(torch::Tensor& parameter) {
   return g;
 }
 
+torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const torch::Tensor& like) {
+  if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != cols || buffer.dtype() != like.dtype() ||
+      buffer.device() != like.device()) {
+    buffer = torch::empty({rows, cols}, like.options());
+  }
+  return buffer.size(0) == rows ? buffer : buffer.narrow(0, 0, rows);
+}
+
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec) {
   const auto& reg = spec.regularizers;
   return ContractivePenalty(ContractiveOptions()

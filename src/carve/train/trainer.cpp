@@ -402,8 +402,7 @@ nlohmann::json Trainer::summarize_test(nlohmann::json s) {
     const auto f = finetune(model_->encoder(), splits, spec_.finetune, spec_.seed, device_, *dir_, options_.observers);
     s["test_error"] = number(f.test_error);
     s["valid_error"] = number(f.valid_error);
-    s["finetune"] = {{"mode", to_string(spec_.finetune.mode)}, {"best_epoch", f.best_epoch},
-                     {"epochs_run", f.epochs_run}, {"train_error", f.train_error}, {"classes", f.classes}};
+    s["finetune"] = finetune_summary(spec_.finetune, f);
   }
   return s;
 }

@@ -74,6 +74,9 @@ void clear_gradients(const std::vector<torch::Tensor>& params);
 // The parameter's .grad for a step that writes it in place (the fused step, CD): the previous
 // step's storage where it has the parameter's shape, dtype and device, else a new empty tensor.
 torch::Tensor& gradient_storage(torch::Tensor& parameter);
+// Rows [0, rows) of a buffer kept across steps (the fused steps'); it grows (never shrinks) to
+// rows x cols in like's dtype and device, so an epoch's last, smaller batch allocates nothing.
+torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const torch::Tensor& like);
 // x with the spec's corruption applied (x itself for none): the input of a denoising step.
 torch::Tensor corrupt(const CorruptionSpec& corruption, const torch::Tensor& x);
 // The contractive penalty a spec asks for.
