@@ -1,4 +1,4 @@
-// carve bench penalty | train | rbm | data: flags -> carve::bench (src/carve/bench) -> print.
+// carve bench penalty | train | rbm | data | run: flags -> carve::bench (src/carve/bench) -> print.
 // Benchmarks, not tests: only ratios of measurements taken side by side in one run mean anything.
 #include <torch/torch.h>
 
@@ -102,6 +102,22 @@ void add_bench_commands(CLI::App& app, Action& action) {
   data->add_option("--repeats", d->config.repeats, "rounds (best of)")->capture_default_str();
   add_format(data, d->format);
   data->callback([&action, d] { action = [d] { return print(bench::bench_data(d->config), d->format); }; });
+
+  struct RunArgs {
+    bench::RunBenchConfig config;
+    std::string format = "table";
+  };
+  auto ru = std::make_shared<RunArgs>();
+  auto* run = bench->add_subcommand("run", "where a whole run's wall time goes, and its share of its roofline");
+  run->add_option("file", ru->config.file, "experiment YAML")->required();
+  run->add_option("--task", ru->config.task, "the task of the file's plan to run (carve plan FILE lists them; "
+                                             "needed where the file has more than one)");
+  run->add_option("--set", ru->config.set, "override a key: key.path=value (repeatable)");
+  run->add_option("--out", ru->config.out, "run directory, kept (default: a temporary one, removed after)");
+  run->add_option("--calibrate-every", ru->config.calibrate_every, "time the run's products alone every N epochs")
+      ->capture_default_str();
+  add_format(run, ru->format);
+  run->callback([&action, ru] { action = [ru] { return print(bench::bench_run(ru->config), ru->format); }; });
 }
 
 }  // namespace carve::cli

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace carve::bench {
 
@@ -58,6 +59,23 @@ struct DataBenchConfig {
   std::string directory = "/usr/share/datasets/fashion-mnist";
 };
 nlohmann::json bench_data(const DataBenchConfig& config);
+
+/// `carve bench run FILE`: one task of an experiment file (the only one, or `task`) run on the CPU
+/// with carve::profile on (carve/profile.h), into `out` (a temporary directory when empty,
+/// removed after), its analysis block off: where the wall time went (data loading, pretraining
+/// steps, per-epoch metrics, fine-tuning steps, evaluation, checkpoints and other writes, other)
+/// and the whole run's share of its roofline, Σ_k n_k t_k / T_wall, k over the products the run
+/// requires (its steps' and its evaluations' forward products), n_k counted by the run, t_k the
+/// median time of that product alone at its shape and threads, timed again every
+/// `calibrate_every` epochs (the calibrations' time left out of T_wall).
+struct RunBenchConfig {
+  std::string file;
+  std::vector<std::string> set;  ///< key=value overrides, as carve run --set
+  std::string task;              ///< "" = the file's only task
+  std::string out;               ///< "" = a temporary directory
+  int64_t calibrate_every = 5;
+};
+nlohmann::json bench_run(const RunBenchConfig& config);
 
 /// The human-readable form of any of the results above.
 std::string to_table(const nlohmann::json& result);

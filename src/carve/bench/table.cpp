@@ -119,6 +119,32 @@ std::string rbm_table(const nlohmann::json& r) {
   return out;
 }
 
+std::string run_table(const nlohmann::json& r) {
+  const double wall = r["wall_seconds"].get<double>();
+  std::string out = fmt::format("carve bench run {} (task {}), on cpu, {} threads: {:.1f} s of wall time ({} "
+                                "calibrations, {:.1f} s more, left out)\n\n",
+                                r["file"].get<std::string>(), r["task"].get<std::string>(), r["threads"].get<int>(), wall,
+                                r["calibrations"].get<int>(), r["calibration_seconds"].get<double>());
+  out += fmt::format("{:<30} {:>10} {:>8} {:>14} {:>10}\n", "phase", "seconds", "of wall", "products (s)", "of phase");
+  for (const auto& p : r["phases"]) {
+    out += fmt::format("{:<30} {:>10.2f} {:>7.1f}% {:>14.2f} {:>9.1f}%\n", p["phase"].get<std::string>(),
+                       p["seconds"].get<double>(), 100 * p["share_of_wall"].get<double>(),
+                       p["roofline_seconds"].get<double>(), 100 * p["roofline_fraction"].get<double>());
+  }
+  out += fmt::format("\n{:<20} {:<40} {:>22} {:>10} {:>10} {:>10}\n", "phase", "product", "m x k x n", "count",
+                     "ms each", "seconds");
+  for (const auto& p : r["products"]) {
+    const auto& s = p["shape"];
+    out += fmt::format("{:<20} {:<40} {:>22} {:>10} {:>10.4f} {:>10.2f}\n", p["phase"].get<std::string>(),
+                       p["name"].get<std::string>(),
+                       fmt::format("{} x {} x {}", s["m"].get<int64_t>(), s["k"].get<int64_t>(), s["n"].get<int64_t>()),
+                       p["count"].get<int64_t>(), p["last_ms"].get<double>(), p["seconds"].get<double>());
+  }
+  out += fmt::format("\nthe run's roofline: its products, each timed alone: {:.2f} s = {:.1f}% of the wall time\n",
+                     r["roofline_seconds"].get<double>(), 100 * r["roofline_fraction"].get<double>());
+  return out;
+}
+
 std::string data_table(const nlohmann::json& r) {
   return fmt::format(
       "carve bench data: all 70,000 Fashion-MNIST images and labels (IDX, gzip), best of {}\n\n"
@@ -134,6 +160,7 @@ std::string to_table(const nlohmann::json& r) {
   std::string out = bench == "penalty" ? penalty_table(r)
                     : bench == "train" ? train_table(r)
                     : bench == "rbm"   ? rbm_table(r)
+                    : bench == "run"   ? run_table(r)
                                        : data_table(r);
   if (r.contains("goals") && !r["goals"].empty()) {
     out += "\ngoal                                                     measured   target\n";

@@ -12,6 +12,7 @@
 
 #include "carve/data/file_bytes.h"
 #include "carve/error.h"
+#include "carve/profile.h"
 
 namespace carve {
 
@@ -270,6 +271,7 @@ void restore_optimizer(torch::serialize::InputArchive& archive, torch::optim::Op
 
 void save_checkpoint(const RunDirectory& dir, const Checkpoint& checkpoint, Pretrainable& model,
                      torch::optim::Optimizer& optimizer) {
+  profile::Scope writing(profile::Phase::writes);  // the archive's serialization too
   dir.write("checkpoint.pt", serialize(checkpoint, model, optimizer), RunDirectory::previous_of("checkpoint.pt"));
 }
 

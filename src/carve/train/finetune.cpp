@@ -10,10 +10,12 @@
 #include <sstream>
 
 #include "carve/export/torchscript.h"
+#include "carve/profile.h"
 #include "carve/train/checkpoint.h"
 #include "carve/train/fused_finetune.h"
 #include "carve/train/optimizer.h"
 #include "carve/train/stop.h"
+#include "carve/train/trainer.h"
 
 namespace carve {
 
@@ -45,6 +47,12 @@ struct Mlp {
 // test_predictions.csv both count).
 torch::Tensor predict(const Mlp& mlp, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
+  profile::Scope evaluating(profile::Phase::evaluation);
+  if (profile::enabled()) {
+    auto layers = mlp.hidden;
+    layers.push_back({mlp.out_w, mlp.out_b, Activation::linear});
+    count_forward(profile::Phase::evaluation, "classify (error rates)", layers, x.size(0));
+  }
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < x.size(0); i += 1000) parts.push_back(mlp.logits(x.slice(0, i, i + 1000)).argmax(1));
   return torch::cat(parts);
@@ -54,6 +62,25 @@ double error_rate(const Mlp& mlp, const torch::Tensor& x, const torch::Tensor& y
   if (x.size(0) == 0) return std::nan("");
   const int64_t wrong = (predict(mlp, x) != y).sum().item<int64_t>();
   return static_cast<double>(wrong) / static_cast<double>(x.size(0));
+}
+
+// The products a fine-tuning step of b examples requires, for carve::profile: each layer's
+// forward, then the output weights' gradient and, when the hidden layers train, per hidden layer
+// from the top the gradient of its output and its weight gradient (no input gradient).
+void count_step_products(const Mlp& mlp, int64_t b, bool train_hidden) {
+  if (!profile::enabled()) return;
+  using profile::Phase;
+  auto layers = mlp.hidden;
+  layers.push_back({mlp.out_w, mlp.out_b, Activation::linear});
+  count_forward(Phase::finetune_steps, "forward h W^T", layers, b);
+  const int64_t top = static_cast<int64_t>(layers.size()) - 1;
+  for (int64_t l = top; l >= (train_hidden ? 0 : top); --l) {
+    const auto& w = layers[l].weight;  // [out, in]
+    profile::count_product(Phase::finetune_steps, "weight gradient dA^T h", {w.size(0), b, w.size(1), true, false});
+    if (l > 0 && train_hidden) {
+      profile::count_product(Phase::finetune_steps, "backward dA W", {b, w.size(0), w.size(1), false, false});
+    }
+  }
 }
 
 struct Labeled {
@@ -151,6 +178,7 @@ Finetuner::Finetuner(Encoder& pretrained, const Splits& splits, const FinetuneSp
 }
 
 void Finetuner::save() const {
+  profile::Scope writing(profile::Phase::writes);
   torch::serialize::OutputArchive out, opt_out;
   const auto tensors = mlp_.all();
   for (size_t i = 0; i < tensors.size(); ++i) out.write(fmt::format("mlp_{}", i), tensors[i].detach().cpu());
@@ -244,8 +272,10 @@ void Finetuner::train_epoch() {
   const int64_t steps = (n + spec_.batch_size - 1) / spec_.batch_size;
   const double lr = scheduled_lr(spec_.optimizer.lr, spec_.schedule, epoch - 1, spec_.epochs);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  std::optional<profile::Scope> in_steps(std::in_place, profile::Phase::finetune_steps);
   for (int64_t step = state_.step; step < steps; ++step) {
     const auto idx = perm.slice(0, step * spec_.batch_size, std::min(n, (step + 1) * spec_.batch_size));
+    count_step_products(mlp_, idx.size(0), spec_.mode == FinetuneMode::mlp);
     const auto x = train_.x.index_select(0, idx), y = train_.y.index_select(0, idx);
     torch::Tensor loss;
     if (fused_) {
@@ -267,6 +297,7 @@ void Finetuner::train_epoch() {
       stop(signal, fmt::format("epoch {}/{} after step {}/{}", epoch, spec_.epochs, step + 1, steps));
     }
   }
+  in_steps.reset();
   const double loss = state_.loss_sum / static_cast<double>(n);
   const double train_error = error_rate(mlp_, train_.x, train_.y), valid_error = error_rate(mlp_, valid_.x, valid_.y),
                test_error = error_rate(mlp_, test_.x, test_.y);
@@ -291,6 +322,7 @@ void Finetuner::train_epoch() {
   state_.order_rng = rng_text(rng_);
   dir_.write("finetune.csv", state_.csv);
   save();
+  profile::epoch_done();
 }
 
 // test_predictions.csv: the best classifier's class for every test example, with the example's
@@ -332,7 +364,10 @@ FinetuneResult Finetuner::run() {
     best.out_w = b[i++];
     best.out_b = b[i++];
   }
-  save_classifier(best.hidden, best.out_w, best.out_b, dir_.file("classifier.pt"));
+  {
+    profile::Scope writing(profile::Phase::writes);
+    save_classifier(best.hidden, best.out_w, best.out_b, dir_.file("classifier.pt"));
+  }
   write_test_predictions(best);
   state_.result.step = step_name();
   return state_.result;

@@ -88,6 +88,14 @@ torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const t
   return buffer.size(0) == rows ? buffer : buffer.narrow(0, 0, rows);
 }
 
+void count_forward(profile::Phase phase, const char* name, const std::vector<AffineLayer>& layers, int64_t rows) {
+  if (!profile::enabled()) return;
+  for (const auto& l : layers) {
+    // x Wᵀ reads W transposed where W is stored [out, in] (a transposed view reads it as it is).
+    profile::count_product(phase, name, {rows, l.weight.size(1), l.weight.size(0), false, l.weight.is_contiguous()});
+  }
+}
+
 ContractivePenalty contractive_penalty(const ExperimentSpec& spec) {
   const auto& reg = spec.regularizers;
   return ContractivePenalty(ContractiveOptions()

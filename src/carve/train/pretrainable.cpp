@@ -10,6 +10,7 @@
 #include "carve/error.h"
 #include "carve/export/torchscript.h"
 #include "carve/metrics/partition.h"
+#include "carve/profile.h"
 #include "carve/train/contrastive_divergence.h"
 #include "carve/train/fused_step.h"
 #include "carve/train/trainer.h"
@@ -48,6 +49,21 @@ class AutoEncoderModel : public Pretrainable {
     auto [loss, terms] = training_loss(*ae_, spec_, contractive_, x);
     if (torch::isfinite(terms).all().item<bool>()) loss.backward({}, c10::nullopt, false, params_);
     return terms;
+  }
+  void count_step_products(int64_t b) const override {
+    if (!profile::enabled()) return;
+    using profile::Phase;
+    const int64_t d = ae_->weight.size(1), h = ae_->weight.size(0);
+    const bool tied = ae_->options.tied();  // Z = h M + c: M = W [H, D] tied, decoder_weightᵀ untied
+    profile::count_product(Phase::pretraining_steps, "encode x W^T", {b, d, h, false, true});
+    profile::count_product(Phase::pretraining_steps, "decode h M", {b, h, d, false, !tied});
+    profile::count_product(Phase::pretraining_steps, "code gradient dZ M^T", {b, d, h, false, tied});
+    profile::count_product(Phase::pretraining_steps, "encoder weight gradient dA^T x", {h, b, d, true, false});
+    if (tied) {
+      profile::count_product(Phase::pretraining_steps, "decoder weight gradient h^T dZ", {h, b, d, true, false});
+    } else {
+      profile::count_product(Phase::pretraining_steps, "decoder weight gradient dZ^T h", {d, b, h, true, false});
+    }
   }
   double reconstruction_error(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;
@@ -88,6 +104,19 @@ class RBMModel : public Pretrainable {
       wd_term = rbm_->weight.pow(2).sum().item<double>();
     }
     return torch::tensor({0.0, wd_term, 0.0, 0.0, 0.0, wd * wd_term}, torch::kFloat64);
+  }
+  void count_step_products(int64_t b) const override {
+    if (!profile::enabled()) return;
+    using profile::Phase;
+    const int64_t v = rbm_->weight.size(1), h = rbm_->weight.size(0);
+    const bool persistent = spec_.model.persistent;
+    const int64_t m = persistent && spec_.model.chains > 0 ? spec_.model.chains : b;  // the chains' rows
+    const int64_t k = spec_.model.cd_k;
+    // p(h | v0); per Gibbs step p(h | v) (not CD's first: it reuses p(h | v0)) and E[v | h]; p(h | vk).
+    profile::count_product(Phase::pretraining_steps, "p(h | v) v W^T", {b, v, h, false, true});
+    profile::count_product(Phase::pretraining_steps, "p(h | v) v W^T", {m, v, h, false, true}, persistent ? k + 1 : k);
+    profile::count_product(Phase::pretraining_steps, "p(v | h) h W", {m, h, v, false, false}, k);
+    profile::count_product(Phase::pretraining_steps, "weight gradient [h0; hk]^T [v0; vk]", {h, b + m, v, true, false});
   }
   double reconstruction_error(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;

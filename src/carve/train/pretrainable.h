@@ -41,6 +41,11 @@ class Pretrainable {
   /// trainer measures the reconstruction once an epoch, over the first training.metric_examples
   /// training examples, and adds it to the epoch's loss.
   virtual bool reconstruction_in_step() const { return true; }
+  /// Counts, in carve::profile (carve bench run), the matrix products a step of `batch` examples
+  /// requires: an auto-encoder's five (encode, decode, the code's gradient, the two weight
+  /// gradients; a penalty's own products beyond them are not counted), CD-k's list
+  /// (contrastive_divergence.h). Nothing when no profile is on.
+  virtual void count_step_products(int64_t batch) const { (void)batch; }
   // Mean per-example reconstruction error over x (the model's own measure), without gradients.
   virtual double reconstruction_error(const torch::Tensor& x) = 0;
   virtual torch::Tensor reconstruct(const torch::Tensor& x) = 0;

@@ -8,6 +8,7 @@
 
 #include "carve/atomic_file.h"
 #include "carve/error.h"
+#include "carve/profile.h"
 
 namespace carve {
 
@@ -62,14 +63,17 @@ RunDirectory RunDirectory::open_group(const std::string& path, Mode mode) {
 }
 
 void RunDirectory::write(const std::string& name, std::string_view bytes, const std::string& keep_previous) const {
+  profile::Scope writing(profile::Phase::writes);
   write_file_atomically(file(name), bytes, keep_previous);
 }
 
 void RunDirectory::write_json(const std::string& name, const nlohmann::json& value) const {
+  profile::Scope writing(profile::Phase::writes);
   write(name, value.dump(2) + "\n");
 }
 
 void RunDirectory::append(const std::string& name, const std::string& text) const {
+  profile::Scope writing(profile::Phase::writes);
   before_write(file(name));
   std::ofstream out(path_ / name, std::ios::app);
   out << text;

@@ -12,6 +12,7 @@
 #include "carve/data/splits.h"
 #include "carve/device.h"
 #include "carve/error.h"
+#include "carve/profile.h"
 #include "carve/train/checkpoint.h"
 #include "carve/train/finetune.h"
 #include "carve/train/memory.h"
@@ -45,6 +46,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// The forward products of monitoring, for carve::profile (carve bench run): `rows` examples
+// through the encoder, and back through the decoder for a reconstruction.
+void count_encoding(Encoder& encoder, profile::Phase phase, int64_t rows) {
+  if (profile::enabled()) count_forward(phase, "encode (monitoring)", encoder.affine_layers(), rows);
+}
+void count_reconstruction(Pretrainable& model, profile::Phase phase, int64_t rows) {
+  if (!profile::enabled()) return;
+  count_encoding(model.encoder(), phase, rows);
+  count_forward(phase, "decode (monitoring)", model.decoder_layers(), rows);
+}
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 // The tensors a run trains and monitors on, on its device.
@@ -54,6 +66,7 @@ struct RunData {
 };
 
 RunData load_data(const ExperimentSpec& spec, const Splits* given, const torch::Device& device, const Observers& observers) {
+  profile::Scope loading(profile::Phase::data_loading);
   RunData d{given ? *given : load_run_splits(spec, [&](const std::string& line) { notify(observers, line); }), {}, {}, {}};
   d.train_x = d.splits.train.flat().to(device);
   if (d.splits.valid.size() > 0) d.valid_x = d.splits.valid.flat().to(device);
@@ -178,7 +191,10 @@ void Trainer::build() {
   if (options_.resume && (dir_->resuming() || dir_->has("config.yaml"))) check_resumable(path, spec_, /*finished=*/false);
   // The data files it reads, with their SHA-256: a resume on other data is refused. config.yaml,
   // what marks the directory as this experiment's, is written first.
-  const auto data = data_.splits.files.empty() ? nlohmann::json() : data_record(spec_.data.dataset, data_.splits.files);
+  const auto data = [&] {
+    profile::Scope loading(profile::Phase::data_loading);  // the files' SHA-256 (memoized per process)
+    return data_.splits.files.empty() ? nlohmann::json() : data_record(spec_.data.dataset, data_.splits.files);
+  }();
   if (options_.resume && !data.is_null()) check_same_data(path, data);
   dir_->write("config.yaml", to_yaml(spec_));
   if (!data.is_null()) dir_->write_json("data.json", data);
@@ -230,8 +246,10 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   }
   bool wants_steps = false;
   for (const auto& o : options_.observers) wants_steps = wants_steps || o->wants_steps();
+  std::optional<profile::Scope> in_steps(std::in_place, profile::Phase::pretraining_steps);
   for (int64_t step = first; step < steps; ++step) {
     const auto idx = order.slice(0, step * batch, std::min(n, (step + 1) * batch));
+    model_->count_step_products(idx.size(0));
     const auto terms = model_->compute_gradients(data_.train_x.index_select(0, idx));
     if (!torch::isfinite(terms).all().item<bool>()) {
       throw TrainingError(fmt::format(
@@ -255,6 +273,8 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
       for (const auto& o : options_.observers) o->on_step(p);
     }
   }
+  in_steps.reset();
+  profile::Scope in_metrics(profile::Phase::epoch_metrics);
   const auto mean = (sums / static_cast<double>(steps)).cpu();
   EpochRecord r;
   r.epoch = epoch + 1;
@@ -265,10 +285,13 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   r.higher_order = mean[index(Term::higher_order)].item<double>();
   r.sparsity = mean[index(Term::sparsity)].item<double>();
   if (!model_->reconstruction_in_step()) {  // measured here, off the step's hot path
+    count_reconstruction(*model_, profile::Phase::epoch_metrics, std::min(n, spec_.training.metric_examples));
     r.reconstruction = mean_reconstruction_error(*model_, data_.train_x.slice(0, 0, spec_.training.metric_examples));
     r.loss += r.reconstruction;
   }
+  if (data_.valid_x.defined()) count_reconstruction(*model_, profile::Phase::epoch_metrics, data_.valid_x.size(0));
   r.valid_reconstruction = data_.valid_x.defined() ? mean_reconstruction_error(*model_, data_.valid_x) : std::nan("");
+  count_encoding(model_->encoder(), profile::Phase::epoch_metrics, data_.metric_x.size(0));
   std::tie(r.jacobian_fro, r.saturation) =
       contraction_metrics(model_->encoder(), data_.metric_x, spec_.training.saturation_threshold);
   // Its own generator per epoch: monitoring draws nothing from the training stream.
@@ -316,6 +339,7 @@ void Trainer::end_epoch(const EpochRecord& r) {
     ++state_.bad_epochs;
   }
   state_.epoch = r.epoch;
+  profile::Scope writing(profile::Phase::writes);
   dir_->write("metrics.csv", metrics_csv(history_));
   state_.columns = checkpoint_columns();
   state_.history = history_tensor(history_);
@@ -327,6 +351,7 @@ void Trainer::end_epoch(const EpochRecord& r) {
       r.lr, r.seconds);
   dir_->append("log.txt", line + "\n");
   for (const auto& o : options_.observers) o->on_epoch(r, line);
+  profile::epoch_done();
 }
 
 RunResult Trainer::run() {
@@ -354,7 +379,12 @@ nlohmann::json Trainer::summarize(bool stopped_early) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) params_[i].copy_(state_.best_params[i]);
   }
-  model_->save_encoder(dir_->file("encoder.pt"));
+  {
+    profile::Scope writing(profile::Phase::writes);
+    model_->save_encoder(dir_->file("encoder.pt"));
+  }
+  profile::Scope evaluating(profile::Phase::evaluation);
+  count_encoding(model_->encoder(), profile::Phase::evaluation, data_.metric_x.size(0));
   const auto [fro, saturation] = contraction_metrics(model_->encoder(), data_.metric_x, spec_.training.saturation_threshold);
   const auto& splits = data_.splits;
   nlohmann::json s;
@@ -384,12 +414,14 @@ nlohmann::json Trainer::summarize_test(nlohmann::json s) {
   if (splits.test.size() > 0) {
     torch::NoGradGuard no_grad;
     const auto test_x = splits.test.flat().to(device_);
+    count_reconstruction(*model_, profile::Phase::evaluation, test_x.size(0));
     s["best"]["test_reconstruction"] = mean_reconstruction_error(*model_, test_x);
     const auto extra = model_->final_metrics(test_x);  // named: items() would dangle on a temporary
     for (const auto& [k, v] : extra.items()) s["best"][k] = v;
   }
   const auto& eval = splits.test.size() > 0 ? splits.test : splits.valid.size() > 0 ? splits.valid : splits.train;
   const auto eval_x = eval.flat().to(device_);
+  count_encoding(model_->encoder(), profile::Phase::evaluation, eval_x.size(0));
   const auto measures = contraction_measures(model_->encoder(), eval_x);
   const auto [fro, sat] = contraction_metrics(measures, spec_.training.saturation_threshold);
   s["jacobian_fro_mean"] = number(fro);

@@ -28,6 +28,7 @@
 #include "carve/config/experiment.h"
 #include "carve/data/splits.h"
 #include "carve/penalty/contractive.h"
+#include "carve/profile.h"
 #include "carve/train/observer.h"
 #include "carve/models/autoencoder.h"
 
@@ -77,6 +78,9 @@ torch::Tensor& gradient_storage(torch::Tensor& parameter);
 // Rows [0, rows) of a buffer kept across steps (the fused steps'); it grows (never shrinks) to
 // rows x cols in like's dtype and device, so an epoch's last, smaller batch allocates nothing.
 torch::Tensor rows_of(torch::Tensor& buffer, int64_t rows, int64_t cols, const torch::Tensor& like);
+// Counts in carve::profile (carve bench run) the forward products of `rows` examples through
+// `layers` (x Wᵀ per layer, W [out, in]); nothing when no profile is on.
+void count_forward(profile::Phase phase, const char* name, const std::vector<AffineLayer>& layers, int64_t rows);
 // x with the spec's corruption applied (x itself for none): the input of a denoising step.
 torch::Tensor corrupt(const CorruptionSpec& corruption, const torch::Tensor& x);
 // The contractive penalty a spec asks for.
