@@ -51,6 +51,7 @@ struct ProductTotal {
   double last_ms = 0;      ///< the last calibration's median time of one product
 };
 
+/// What stop() returns: the wall time, each phase's exclusive time, each product's totals.
 struct Report {
   double wall_seconds = 0;                     ///< T_wall, calibration left out
   double calibration_seconds = 0;              ///< the time calibrations took (not in T_wall)
@@ -61,6 +62,7 @@ struct Report {
   double roofline_seconds() const;             ///< Σ_k n_k t_k
 };
 
+/// Whether a profile is on (between start and stop).
 bool enabled();
 /// Starts a profile: counters zeroed, the wall clock started; calibrates at epoch_done every
 /// `calibrate_every` epochs (pretraining and fine-tuning epochs counted together).
