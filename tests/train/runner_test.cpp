@@ -379,6 +379,13 @@ class Finetune : public ::testing::Test {
                                 "training: {epochs: 2}\nfinetune: {mode: " + mode + ", epochs: 15, patience: 0}\n",
                             "ft.yaml");
   }
+  // One pretraining epoch of 8 units on the two-class fixture, then the `finetune` block given.
+  ExperimentSpec one_epoch_with(const std::string& finetune) const {
+    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
+                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
+                                "training: {epochs: 1}\nfinetune: " + finetune + "\n",
+                            "ft.yaml");
+  }
   // A suite over the two-class fixture: one pretraining epoch of 8 units, then its runs.
   std::string suite_yaml(const std::string& name, const std::string& finetune, const std::string& seeds,
                          const std::string& runs) const {
@@ -452,12 +459,7 @@ torch::Tensor weight_of(const std::string& file, const std::vector<int64_t>& sha
 // hidden weights at W (1 − 2 η λ) exactly, the biases untouched. finetune.schedule sets each
 // epoch's rate: a step schedule whose γ is 1e-30 freezes the network after the first epoch.
 TEST_F(Finetune, WeightDecayAndScheduleFollowTheirFormulas) {
-  const auto yaml = [&](const std::string& finetune) {
-    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
-                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
-                                "training: {epochs: 1}\nfinetune: " + finetune + "\n",
-                            "ft.yaml");
-  };
+  const auto yaml = [&](const std::string& finetune) { return one_epoch_with(finetune); };
   const auto decayed = yaml("{epochs: 1, batch_size: 180, patience: 0, weight_decay: 0.25, optimizer: {lr: 0.2, momentum: 0}}");
   EXPECT_EQ(decayed.finetune.weight_decay, 0.25);
   run_experiment(decayed, options_into("decay"));
@@ -493,12 +495,7 @@ TEST_F(Finetune, WeightDecayAndScheduleFollowTheirFormulas) {
 // shapes; asserted here to float32 rounding). A fine-tuning that autograd started keeps autograd
 // when it is continued under auto, so that it continues as it began.
 TEST_F(Finetune, FusedStepRunsByDefaultAgreesWithAutogradAndAResumeKeepsItsStep) {
-  const auto yaml = [&](const std::string& finetune) {
-    return parse_experiment("name: ft\nseed: 1\ndevice: cpu\ndata: {dataset: 'amat:" + dir.file("two.amat") +
-                                "', valid: 60, test: 60}\nmodel: {hidden: 8}\noptimizer: {lr: 0.05, momentum: 0.9}\n"
-                                "training: {epochs: 1}\nfinetune: " + finetune + "\n",
-                            "ft.yaml");
-  };
+  const auto yaml = [&](const std::string& finetune) { return one_epoch_with(finetune); };
   const std::string base = "batch_size: 10, patience: 0, weight_decay: 0.001, optimizer: {lr: 0.2}";
   const auto fused = run_experiment(yaml("{epochs: 3, " + base + "}"), options_into("fused"));
   const auto autograd = run_experiment(yaml("{epochs: 3, " + base + ", step: autograd}"), options_into("autograd"));

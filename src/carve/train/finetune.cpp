@@ -30,6 +30,12 @@ struct Mlp {
     for (const auto& l : hidden) h = activate(l.activation, torch::nn::functional::linear(h, l.weight, l.bias));
     return torch::nn::functional::linear(h, out_w, out_b);
   }
+  // The hidden layers and the output layer (linear), as fine-tuning's products see them.
+  std::vector<AffineLayer> layers() const {
+    auto l = hidden;
+    l.push_back({out_w, out_b, Activation::linear});
+    return l;
+  }
   std::vector<torch::Tensor> all() const {
     std::vector<torch::Tensor> p;
     for (const auto& l : hidden) p.push_back(l.weight), p.push_back(l.bias);
@@ -48,11 +54,7 @@ struct Mlp {
 torch::Tensor predict(const Mlp& mlp, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   profile::Scope evaluating(profile::Phase::evaluation);
-  if (profile::enabled()) {
-    auto layers = mlp.hidden;
-    layers.push_back({mlp.out_w, mlp.out_b, Activation::linear});
-    count_forward(profile::Phase::evaluation, "classify (error rates)", layers, x.size(0));
-  }
+  if (profile::enabled()) count_forward(profile::Phase::evaluation, "classify (error rates)", mlp.layers(), x.size(0));
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < x.size(0); i += 1000) parts.push_back(mlp.logits(x.slice(0, i, i + 1000)).argmax(1));
   return torch::cat(parts);
@@ -70,8 +72,7 @@ double error_rate(const Mlp& mlp, const torch::Tensor& x, const torch::Tensor& y
 void count_step_products(const Mlp& mlp, int64_t b, bool train_hidden) {
   if (!profile::enabled()) return;
   using profile::Phase;
-  auto layers = mlp.hidden;
-  layers.push_back({mlp.out_w, mlp.out_b, Activation::linear});
+  const auto layers = mlp.layers();
   count_forward(Phase::finetune_steps, "forward h W^T", layers, b);
   const int64_t top = static_cast<int64_t>(layers.size()) - 1;
   for (int64_t l = top; l >= (train_hidden ? 0 : top); --l) {
